@@ -1,0 +1,46 @@
+# bp-agents: the two commands a newcomer needs are `make run` (the economy, embedded default) and `make test`.
+SHELL := /bin/bash
+PY := .venv/bin/python
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bp
+export BP_INSECURE_DEV_KEY ?= 1
+
+.PHONY: run test test-pg test-sqlite bootstrap services docker lint check bench clean
+
+## The main job on the embedded default (SQLite, one process).
+run: bootstrap
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py runserver --noreload 127.0.0.1:$${PORT:-8000}
+
+## The whole test suite on real PostgreSQL and Redis, then the ledger tests again on SQLite.
+test: bootstrap services test-pg test-sqlite
+
+test-pg:
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest
+
+test-sqlite:
+	BP_TEST_SQLITE=1 DATABASE_URL=sqlite:///var/test-sqlite.sqlite3 $(PY) -m pytest tests/economy -m "not postgres"
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+services:
+	@bash scripts/ensure-services.sh
+
+docker:
+	@bash scripts/ensure-docker.sh
+
+## Static checks: lint, format, import layering, OpenAPI schema, migrations.
+lint: bootstrap
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
+	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
+	$(PY) manage.py makemigrations --check --dry-run
+
+check: lint test
+
+bench: bootstrap services
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/ledger.py
+
+clean:
+	rm -rf .venv var/*.sqlite3*

@@ -1,0 +1,156 @@
+"""Ledger benchmark: transfers per second through ``transfer_credits`` beside pgbench's TPC-B-like script.
+
+Both run on the same PostgreSQL server in the same run with the same number of clients, interleaved, and the
+ratio ours / pgbench is printed (target: >= 0.8). Usage:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bp .venv/bin/python bench/ledger.py [--clients 8] [--seconds 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("BP_INSECURE_DEV_KEY", "1")
+
+BENCH_DB = "bp_bench"
+PGBENCH_DB = "bp_pgbench"
+AGENTS = 1000
+
+
+def _server() -> tuple[str, str, str]:
+    url = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bp"))
+    if not url.scheme.startswith("postgres"):
+        sys.exit("bench/ledger.py needs DATABASE_URL=postgres://...")
+    return url.hostname or "127.0.0.1", str(url.port or 5432), url.username or "postgres"
+
+
+def _psql(host: str, port: str, user: str, sql: str) -> None:
+    subprocess.run(["psql", "-q", "-h", host, "-p", port, "-U", user, "-d", "postgres", "-c", sql], check=True)
+
+
+def prepare(clients: int) -> None:
+    host, port, user = _server()
+    for db in (BENCH_DB, PGBENCH_DB):
+        _psql(host, port, user, f"DROP DATABASE IF EXISTS {db}")
+        _psql(host, port, user, f"CREATE DATABASE {db}")
+    subprocess.run(
+        ["pgbench", "-q", "-i", "-s", str(clients), "-h", host, "-p", port, "-U", user, PGBENCH_DB],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.environ["DATABASE_URL"] = f"postgres://{user}@{host}:{port}/{BENCH_DB}"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from economy.models import Account, Agent, Transfer
+
+    call_command("migrate", verbosity=0)
+    agents = Agent.objects.bulk_create([Agent(name=f"bench-{i}") for i in range(AGENTS)])
+    Account.objects.bulk_create([Account(agent=a, balance=1_000_000) for a in agents])
+    Transfer.objects.bulk_create(
+        [Transfer(debit_id=-1, credit_id=a.account.id, amount=1_000_000, kind="mint") for a in agents]
+    )
+    Account.objects.filter(id=-1).update(balance=-1_000_000 * AGENTS)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def pgbench(clients: int, seconds: int) -> float:
+    host, port, user = _server()
+    out = subprocess.run(
+        ["pgbench", "-n", "-c", str(clients), "-j", str(min(clients, os.cpu_count() or 1)), "-T", str(seconds),
+         "-h", host, "-p", port, "-U", user, PGBENCH_DB],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    match = re.search(r"tps = ([\d.]+)", out)
+    assert match, out
+    return float(match.group(1))
+
+
+def _client(agent_ids: list[int], seconds: float, start: float, seed: int, result: mp.Queue) -> None:
+    import django
+
+    django.setup()
+    from economy import errors
+    from economy.services import transfer_credits
+
+    rng = random.Random(seed)
+    done = 0
+    while time.monotonic() < start:
+        time.sleep(0.001)
+    deadline = start + seconds
+    while time.monotonic() < deadline:
+        src, dst = rng.sample(agent_ids, 2)
+        try:
+            transfer_credits(from_id=src, to_id=dst, amount=rng.randint(1, 100), memo="bench")
+        except errors.InsufficientFunds:
+            pass
+        done += 1
+    result.put(done)
+
+
+def ours(clients: int, seconds: int) -> float:
+    from economy.models import Agent
+
+    agent_ids = list(Agent.objects.values_list("id", flat=True))
+    from django.db import connections
+
+    connections.close_all()
+    result: mp.Queue = mp.Queue()
+    start = time.monotonic() + 1.5  # let every client import Django and connect first
+    procs = [
+        mp.Process(target=_client, args=(agent_ids, seconds, start, i, result)) for i in range(clients)
+    ]
+    for p in procs:
+        p.start()
+    total = sum(result.get() for _ in procs)
+    for p in procs:
+        p.join()
+    return total / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    mp.set_start_method("fork")
+    prepare(args.clients)
+    base, mine = [], []
+    for _ in range(args.rounds):
+        base.append(pgbench(args.clients, args.seconds))
+        mine.append(ours(args.clients, args.seconds))
+        print(f"  round: pgbench {base[-1]:8.0f} tps   transfer_credits {mine[-1]:8.0f} tps", flush=True)
+    b, m = statistics.median(base), statistics.median(mine)
+    print(f"clients={args.clients} seconds={args.seconds} rounds={args.rounds}")
+    print(f"pgbench TPC-B-like:        {b:8.0f} tps")
+    print(f"transfer_credits (Django): {m:8.0f} tps")
+    print(f"ratio ours/pgbench:        {m / b:8.2f}  (target >= 0.80)")
+
+    from economy.selectors import ledger_violations
+
+    problems = ledger_violations()
+    print("ledger check:", "ok" if not problems else problems[0])
+
+
+if __name__ == "__main__":
+    main()

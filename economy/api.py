@@ -1,0 +1,108 @@
+"""The economy's HTTP API: balances, transfers and history (paths from the seed plan)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from economy import errors, selectors, services
+from economy.fields import StrictCharField, StrictIntegerField
+from economy.models import Agent, Transfer
+from economy.permissions import IsAgent, IsAgentOrStaff
+
+
+class BalanceOutputSerializer(serializers.Serializer):
+    agent_id = serializers.IntegerField()
+    balance = serializers.IntegerField(help_text="Credits the agent can spend now.")
+    held = serializers.IntegerField(help_text="Credits held in escrow for pending bids.")
+
+
+class TransferInputSerializer(serializers.Serializer):
+    from_id = StrictIntegerField(min_value=1)
+    to_id = StrictIntegerField(min_value=1)
+    amount = StrictIntegerField(min_value=1, max_value=settings.BP_MAX_AMOUNT)
+    memo = StrictCharField(max_length=settings.BP_MEMO_MAX_LENGTH, allow_blank=True, required=False, default="")
+
+
+class TransferOutputSerializer(serializers.ModelSerializer):
+    from_id = serializers.IntegerField(source="debit.agent_id", allow_null=True)
+    to_id = serializers.IntegerField(source="credit.agent_id", allow_null=True)
+    from_system = serializers.CharField(source="debit.system", allow_null=True)
+    to_system = serializers.CharField(source="credit.system", allow_null=True)
+
+    class Meta:
+        model = Transfer
+        fields = ["id", "kind", "from_id", "to_id", "from_system", "to_system", "amount", "memo", "created_at"]
+
+
+def _ensure_self_or_staff(request: Request, agent_id: int) -> None:
+    user = request.user
+    if isinstance(user, Agent):
+        if user.id != agent_id:
+            raise errors.Forbidden("Agents may only read their own history.")
+    elif not getattr(user, "is_staff", False):
+        raise errors.Forbidden()
+
+
+class BalanceView(GenericAPIView):
+    permission_classes = [IsAgentOrStaff]
+    throttle_scope = "reads"
+    serializer_class = BalanceOutputSerializer
+
+    @extend_schema(operation_id="economic_balance", responses=BalanceOutputSerializer)
+    def get(self, request: Request, agent_id: int) -> Response:
+        balance = selectors.get_balance(agent_id=agent_id)
+        data = {"agent_id": agent_id, "balance": balance, "held": selectors.get_held(agent_id=agent_id)}
+        return Response(BalanceOutputSerializer(data).data)
+
+
+class TransferView(GenericAPIView):
+    permission_classes = [IsAgent]
+    throttle_scope = "writes"
+    serializer_class = TransferInputSerializer
+
+    @extend_schema(
+        operation_id="economic_transfer",
+        request=TransferInputSerializer,
+        responses={201: TransferOutputSerializer},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Retrying with the same key returns the first transfer and moves nothing again.",
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        payload = TransferInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        if data["from_id"] != request.user.id:
+            raise errors.Forbidden("Agents may only transfer from their own account.")
+        transfer = services.transfer_credits(
+            from_id=data["from_id"],
+            to_id=data["to_id"],
+            amount=data["amount"],
+            memo=data["memo"],
+            idempotency_key=request.headers.get("Idempotency-Key"),
+        )
+        headers = {"Idempotent-Replayed": "true"} if getattr(transfer, "replayed", False) else {}
+        return Response(TransferOutputSerializer(transfer).data, status=status.HTTP_201_CREATED, headers=headers)
+
+
+class HistoryView(GenericAPIView):
+    permission_classes = [IsAgentOrStaff]
+    throttle_scope = "reads"
+    serializer_class = TransferOutputSerializer
+
+    @extend_schema(operation_id="economic_history", responses=TransferOutputSerializer(many=True))
+    def get(self, request: Request, agent_id: int) -> Response:
+        _ensure_self_or_staff(request, agent_id)
+        page = self.paginate_queryset(selectors.get_history(agent_id=agent_id))
+        return self.get_paginated_response(TransferOutputSerializer(page, many=True).data)

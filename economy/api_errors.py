@@ -1,0 +1,110 @@
+"""The one DRF exception handler: every error answer is JSON ``{"code": ..., "detail": ...}``.
+
+Domain errors carry their own code and status; DRF's own errors get stable codes; a validation error is named after
+the first field that failed (``invalid_amount``, ``invalid_to_id`` …) unless the serializer raised a specific code.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from economy.errors import DomainError
+
+_DRF_CODES: dict[type[exceptions.APIException], str] = {
+    exceptions.ParseError: "malformed_request",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.PermissionDenied: "forbidden",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "throttled",
+}
+# DRF's built-in field error codes; anything else was raised on purpose and is passed through as the code.
+_GENERIC_FIELD_CODES = {
+    "invalid",
+    "required",
+    "null",
+    "blank",
+    "max_length",
+    "min_length",
+    "max_value",
+    "min_value",
+    "max_string_length",
+    "invalid_choice",
+    "not_a_list",
+    "empty",
+    "does_not_exist",
+    "incorrect_type",
+    "not_a_dict",
+    "unique",
+    "max_digits",
+    "max_decimal_places",
+    "max_whole_digits",
+    "date",
+    "datetime",
+    "make_aware",
+    "overflow",
+}
+
+
+def _first_error(detail: object, field: str | None = None) -> tuple[str | None, exceptions.ErrorDetail | None]:
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            found = _first_error(value, key if field is None else field)
+            if found[1] is not None:
+                return found
+    elif isinstance(detail, list):
+        for value in detail:
+            found = _first_error(value, field)
+            if found[1] is not None:
+                return found
+    elif isinstance(detail, exceptions.ErrorDetail):
+        return field, detail
+    return field, None
+
+
+def _validation_body(exc: exceptions.ValidationError) -> dict:
+    field, error = _first_error(exc.detail)
+    if error is None:
+        return {"code": "invalid_request", "detail": "Invalid request.", "errors": exc.detail}
+    if error.code and error.code not in _GENERIC_FIELD_CODES:
+        code = error.code
+    elif field and field != "non_field_errors":
+        code = f"invalid_{field}"
+    else:
+        code = "invalid_request"
+    message = f"{field}: {error}" if field and field != "non_field_errors" else str(error)
+    return {"code": code, "detail": message, "errors": exc.detail}
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, DomainError):
+        return Response({"code": exc.code, "detail": exc.detail, **exc.extra}, status=exc.status)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {"code": "payload_too_large", "detail": "The request body is too large."},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = _validation_body(exc)
+        return response
+    code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), None)
+    if code is None:
+        code = exc.default_code if isinstance(exc, exceptions.APIException) else "error"
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+    response.data = {"code": code, "detail": str(detail)}
+    return response

@@ -1,0 +1,169 @@
+"""Agents, their accounts and the double-entry ledger.
+
+Invariants the database enforces:
+- an agent account's balance is never below zero (CHECK);
+- every transfer moves a positive amount between two different accounts (CHECK);
+- an idempotency key is unique per payer (UNIQUE);
+- an account belongs to exactly one agent or is exactly one system account (CHECK + UNIQUE).
+The sum of all balances is zero because every movement debits and credits the same amount in one transaction.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class Agent(models.Model):
+    class Status(models.TextChoices):
+        ALIVE = "alive", "alive"
+        DEAD = "dead", "dead"
+
+    name = models.CharField(max_length=100)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ALIVE, db_index=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    generation = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    died_at = models.DateTimeField(null=True, blank=True)
+    death_cause = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (#{self.pk})"
+
+    # DRF treats request.user as authenticated when this is true; an agent token authenticates an Agent.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_alive(self) -> bool:
+        return self.status == self.Status.ALIVE
+
+
+class Account(models.Model):
+    class System(models.TextChoices):
+        MINT = "mint", "mint"
+        TREASURY = "treasury", "treasury"
+        ESCROW = "escrow", "escrow"
+
+    agent = models.OneToOneField(Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="account")
+    system = models.CharField(max_length=16, choices=System.choices, null=True, blank=True, unique=True)
+    balance = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(agent__isnull=False) & Q(system__isnull=True))
+                | (Q(agent__isnull=True) & Q(system__isnull=False)),
+                name="account_agent_xor_system",
+            ),
+            models.CheckConstraint(
+                condition=Q(agent__isnull=True) | Q(balance__gte=0),
+                name="account_agent_balance_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"account:{self.system}" if self.system else f"account:agent#{self.agent_id}"
+
+
+class Transfer(models.Model):
+    """One immutable ledger movement: ``amount`` leaves ``debit`` and arrives in ``credit``."""
+
+    class Kind(models.TextChoices):
+        TRANSFER = "transfer", "transfer"
+        MINT = "mint", "mint"
+        BURN = "burn", "burn"
+        HOLD = "hold", "hold"
+        RELEASE = "release", "release"
+        SETTLE = "settle", "settle"
+        FEE = "fee", "fee"
+        SPAWN = "spawn", "spawn"
+        ENDOWMENT = "endowment", "endowment"
+        UPKEEP = "upkeep", "upkeep"
+        REWARD = "reward", "reward"
+
+    debit = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="debits")
+    credit = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="credits")
+    amount = models.BigIntegerField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    memo = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 - NULL means "no key"
+    # sha256 of the request that first used the idempotency key, to detect a reuse with another payload.
+    request_hash = models.CharField(max_length=64, blank=True)
+    hold = models.ForeignKey("Hold", null=True, blank=True, on_delete=models.PROTECT, related_name="transfers")
+
+    class Meta:
+        # Django's ORM shim for the "ledger transfer" of the seed plan; named Transfer to avoid clashing with
+        # database transactions in code.
+        verbose_name = "ledger transfer"
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="transfer_amount_positive"),
+            models.CheckConstraint(condition=~Q(debit=models.F("credit")), name="transfer_distinct_accounts"),
+            models.UniqueConstraint(
+                fields=["debit", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="transfer_idempotency_key_per_payer",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["debit", "-id"], name="transfer_debit_recent"),
+            models.Index(fields=["credit", "-id"], name="transfer_credit_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} {self.debit_id}->{self.credit_id}"
+
+
+# The seed plan calls a ledger movement a "Transaction".
+Transaction = Transfer
+
+
+class Hold(models.Model):
+    """A two-phase escrow hold: funds moved from an agent to escrow, later settled or released exactly once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "pending"
+        SETTLED = "settled", "settled"
+        RELEASED = "released", "released"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="holds")
+    amount = models.BigIntegerField()
+    settled_amount = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    memo = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="hold_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(settled_amount__gte=0) & Q(settled_amount__lte=models.F("amount")),
+                name="hold_settled_within_amount",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account"], condition=Q(status="pending"), name="hold_pending_by_account"),
+        ]
+
+    def __str__(self) -> str:
+        return f"hold#{self.pk} {self.amount} ({self.status})"
+
+
+class AgentToken(models.Model):
+    """An API credential for an agent; only the sha256 of the secret is stored."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    label = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"token#{self.pk} for agent#{self.agent_id}"

@@ -1,0 +1,47 @@
+"""Shared fixtures. Tests talk to real services: PostgreSQL by default (DATABASE_URL), Redis and Docker where marked.
+
+In CI (CI=true) a test whose service is missing fails; it is never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from economy.services import ensure_system_accounts
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if os.environ.get("CI") and "postgresql" not in engine and not os.environ.get("BP_TEST_SQLITE"):
+        raise pytest.UsageError(
+            "CI runs the tests on PostgreSQL: set DATABASE_URL=postgres://... "
+            "(or BP_TEST_SQLITE=1 for the deliberate SQLite pass)"
+        )
+
+
+@pytest.fixture(autouse=True)
+def _system_accounts(request: pytest.FixtureRequest) -> None:
+    """Transactional tests truncate every table afterwards; the system accounts must exist in each test."""
+    if request.node.get_closest_marker("django_db") is None and not {"db", "transactional_db"} & set(
+        request.fixturenames
+    ):
+        return
+    request.getfixturevalue("db")
+    ensure_system_accounts()
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def postgres_only() -> None:
+    if connection.vendor != "postgresql":
+        pytest.fail("this test needs PostgreSQL (DATABASE_URL=postgres://...)")
