@@ -12,7 +12,7 @@ run: bootstrap
 	$(PY) manage.py runserver --noreload 127.0.0.1:$${PORT:-8000}
 
 ## The whole test suite on real PostgreSQL and Redis, then the ledger tests again on SQLite.
-test: bootstrap services test-pg test-sqlite
+test: bootstrap services docker test-pg test-sqlite
 
 test-pg:
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest
@@ -26,8 +26,9 @@ bootstrap:
 services:
 	@bash scripts/ensure-services.sh
 
-docker:
+docker: bootstrap
 	@bash scripts/ensure-docker.sh
+	$(PY) sandbox/image.py
 
 ## Static checks: lint, format, import layering, OpenAPI schema, migrations.
 lint: bootstrap

@@ -76,9 +76,26 @@ def prepare(clients: int) -> None:
 def pgbench(clients: int, seconds: int) -> float:
     host, port, user = _server()
     out = subprocess.run(
-        ["pgbench", "-n", "-c", str(clients), "-j", str(min(clients, os.cpu_count() or 1)), "-T", str(seconds),
-         "-h", host, "-p", port, "-U", user, PGBENCH_DB],
-        check=True, capture_output=True, text=True,
+        [
+            "pgbench",
+            "-n",
+            "-c",
+            str(clients),
+            "-j",
+            str(min(clients, os.cpu_count() or 1)),
+            "-T",
+            str(seconds),
+            "-h",
+            host,
+            "-p",
+            port,
+            "-U",
+            user,
+            PGBENCH_DB,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     match = re.search(r"tps = ([\d.]+)", out)
     assert match, out
@@ -116,9 +133,7 @@ def ours(clients: int, seconds: int) -> float:
     connections.close_all()
     result: mp.Queue = mp.Queue()
     start = time.monotonic() + 1.5  # let every client import Django and connect first
-    procs = [
-        mp.Process(target=_client, args=(agent_ids, seconds, start, i, result)) for i in range(clients)
-    ]
+    procs = [mp.Process(target=_client, args=(agent_ids, seconds, start, i, result)) for i in range(clients)]
     for p in procs:
         p.start()
     total = sum(result.get() for _ in procs)

@@ -6,6 +6,7 @@ the defaults are safe for local use and run the embedded default (SQLite, no Red
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -36,6 +37,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "economy",
+    "market",
 ]
 
 MIDDLEWARE = [
@@ -132,7 +134,29 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
-CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- The market -----------------------------------------------------------------------------
+MARKET_TICK_SECONDS = env_int("MARKET_TICK_SECONDS", 10)
+MARKET_BID_FEE = env_int("MARKET_BID_FEE", 1)
+MARKET_MAX_BID = env_int("MARKET_MAX_BID", 10**12)
+MARKET_BUNDLE_LIMITS = {
+    "cpu_millicores": (env_int("MARKET_MIN_CPU_MILLICORES", 50), env_int("MARKET_MAX_CPU_MILLICORES", 2000)),
+    "memory_mb": (env_int("MARKET_MIN_MEMORY_MB", 16), env_int("MARKET_MAX_MEMORY_MB", 1024)),
+    "wall_seconds": (env_int("MARKET_MIN_WALL_SECONDS", 1), env_int("MARKET_MAX_WALL_SECONDS", 120)),
+}
+# Supply when no worker host has reported its capacity (one machine).
+MARKET_DEFAULT_CPU_MILLICORES = env_int("MARKET_DEFAULT_CPU_MILLICORES", 1000 * (os.cpu_count() or 1))
+MARKET_DEFAULT_MEMORY_MB = env_int("MARKET_DEFAULT_MEMORY_MB", 2048)
+MARKET_WORKER_TTL_SECONDS = env_int("MARKET_WORKER_TTL_SECONDS", 120)
+
+# The one beat schedule. Each entry expires after its period, so a late message is dropped, not run twice.
+CELERY_BEAT_SCHEDULE: dict = {
+    "market-tick": {
+        "task": "market.run_tick",
+        "schedule": float(MARKET_TICK_SECONDS),
+        "options": {"queue": "ticks", "expires": float(MARKET_TICK_SECONDS)},
+    },
+}
 
 # --- The economy ----------------------------------------------------------------------------
 # Money is an integer count of the smallest unit ("credits").

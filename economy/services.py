@@ -22,7 +22,7 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Case, F, When
+from django.db.models import Case, F, QuerySet, When
 from django.utils import timezone
 
 from economy import errors
@@ -431,3 +431,101 @@ def _claim_hold(*, hold_id: int, new_status: str, settled_amount: int) -> Hold:
             raise errors.UnknownHold(f"No hold with id {hold_id}.")
         raise errors.HoldNotPending()
     return Hold.objects.get(id=hold_id)
+
+
+# --- bulk settlement (market ticks) -----------------------------------------------------------------------------
+
+
+def settle_holds_bulk(*, settlements: QuerySet, to_account_id: int = TREASURY_ACCOUNT_ID, memo: str = "") -> int:
+    """Resolve many pending holds at once, set-based: each is charged ``charge`` (0..amount) and released the rest.
+
+    ``settlements`` is a queryset whose ``values_list`` yields ``(hold_id, charge)`` pairs; it runs inside the
+    database, so nothing is carried through Python. A charge of 0 releases the hold in full. Every hold must be
+    pending and every charge within its hold, or nothing happens (``HoldNotPending`` / ``InvalidAmount``).
+    Must run inside a transaction; returns the number of holds resolved.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("settle_holds_bulk must run inside transaction.atomic()")
+    select_sql, select_params = settlements.query.sql_with_params()
+    now = timezone.now()
+    pg = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        int_type = "bigint" if pg else "integer"
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS bp_settle_batch "
+            f"(hold_id {int_type} PRIMARY KEY, charge {int_type} NOT NULL)"
+        )
+        cursor.execute("DELETE FROM bp_settle_batch")
+        cursor.execute(f"INSERT INTO bp_settle_batch (hold_id, charge) {select_sql}", select_params)
+        cursor.execute("SELECT count(*), coalesce(sum(charge), 0), coalesce(min(charge), 0) FROM bp_settle_batch")
+        count, _, min_charge = cursor.fetchone()
+        if count == 0:
+            return 0
+        if min_charge < 0:
+            raise errors.InvalidAmount("A settlement charge is negative.")
+        # Claim the holds: pending -> settled/released. Any hold already resolved, or over-charged, aborts the lot.
+        cursor.execute(
+            """
+            UPDATE economy_hold SET
+                status = CASE WHEN b.charge > 0 THEN %s ELSE %s END,
+                settled_amount = b.charge,
+                resolved_at = %s
+            FROM bp_settle_batch b
+            WHERE economy_hold.id = b.hold_id AND economy_hold.status = %s AND b.charge <= economy_hold.amount
+            """,
+            [Hold.Status.SETTLED, Hold.Status.RELEASED, now, Hold.Status.PENDING],
+        )
+        if cursor.rowcount != count:
+            raise errors.HoldNotPending(f"{count - cursor.rowcount} hold(s) were not pending or were over-charged.")
+        if pg:
+            # Same lock order as every other writer: ascending account id.
+            cursor.execute(
+                """
+                SELECT id FROM economy_account WHERE id IN (
+                    SELECT h.account_id FROM economy_hold h JOIN bp_settle_batch b ON b.hold_id = h.id
+                    UNION SELECT %s UNION SELECT %s
+                ) ORDER BY id FOR UPDATE
+                """,
+                [ESCROW_ACCOUNT_ID, to_account_id],
+            )
+        cursor.execute(
+            """
+            INSERT INTO economy_transfer (debit_id, credit_id, amount, kind, memo, created_at, request_hash, hold_id)
+            SELECT %s, %s, b.charge, %s, %s, %s, '', b.hold_id FROM bp_settle_batch b WHERE b.charge > 0
+            """,
+            [ESCROW_ACCOUNT_ID, to_account_id, Transfer.Kind.SETTLE, memo, now],
+        )
+        cursor.execute(
+            """
+            INSERT INTO economy_transfer (debit_id, credit_id, amount, kind, memo, created_at, request_hash, hold_id)
+            SELECT %s, h.account_id, h.amount - b.charge, %s, %s, %s, '', h.id
+            FROM bp_settle_batch b JOIN economy_hold h ON h.id = b.hold_id
+            WHERE h.amount > b.charge
+            """,
+            [ESCROW_ACCOUNT_ID, Transfer.Kind.RELEASE, memo, now],
+        )
+        cursor.execute(
+            """
+            UPDATE economy_account SET balance = economy_account.balance + r.released
+            FROM (
+                SELECT h.account_id, sum(h.amount - b.charge) AS released
+                FROM bp_settle_batch b JOIN economy_hold h ON h.id = b.hold_id
+                GROUP BY h.account_id
+            ) r
+            WHERE economy_account.id = r.account_id AND r.released > 0
+            """
+        )
+        cursor.execute(
+            """
+            UPDATE economy_account SET balance = balance - (
+                SELECT sum(h.amount) FROM bp_settle_batch b JOIN economy_hold h ON h.id = b.hold_id
+            ) WHERE id = %s
+            """,
+            [ESCROW_ACCOUNT_ID],
+        )
+        cursor.execute(
+            "UPDATE economy_account SET balance = balance + (SELECT sum(charge) FROM bp_settle_batch) WHERE id = %s",
+            [to_account_id],
+        )
+        cursor.execute("DELETE FROM bp_settle_batch")
+    return count

@@ -12,6 +12,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from economy.services import ensure_system_accounts
+from market.services import ensure_market_defaults
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -27,13 +28,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _system_accounts(request: pytest.FixtureRequest) -> None:
-    """Transactional tests truncate every table afterwards; the system accounts must exist in each test."""
+    """Transactional tests truncate every table afterwards; data migrations' rows must exist in each test."""
     if request.node.get_closest_marker("django_db") is None and not {"db", "transactional_db"} & set(
         request.fixturenames
     ):
         return
     request.getfixturevalue("db")
     ensure_system_accounts()
+    ensure_market_defaults()
 
 
 @pytest.fixture

@@ -1,0 +1,268 @@
+"""Every write of the market: bids, cancellations, worker capacity, and the tick.
+
+The tick is set-based: ranking, allocation and pricing are single SQL statements over all of the tick's bids, and
+the escrow is settled by ``economy.services.settle_holds_bulk`` in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, Q, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from economy import services as ledger
+from economy.models import Transfer
+from market import errors
+from market.bundles import ResourceBundle, next_price
+from market.defaults import create_market_defaults
+from market.models import Bid, MarketClock, MarketState, ResourceType, Tick, WorkerHost
+from market.signals import bids_won
+
+
+@dataclass(frozen=True)
+class Prices:
+    cpu: int
+    memory: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {ResourceType.CPU: self.cpu, ResourceType.MEMORY: self.memory}
+
+
+def _lock_clock(*, exclusive: bool) -> int:
+    """Lock the market clock (shared for bidders, exclusive for the tick) and return the open tick number."""
+    if connection.vendor == "postgresql":
+        mode = "UPDATE" if exclusive else "SHARE"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT open_tick FROM market_marketclock WHERE id = 1 FOR {mode}")
+            row = cursor.fetchone()
+        if row is not None:
+            return row[0]
+    clock, _ = MarketClock.objects.get_or_create(id=1)
+    return clock.open_tick
+
+
+def posted_prices() -> Prices:
+    prices = dict(MarketState.objects.values_list("resource__code", "price"))
+    return Prices(cpu=prices[ResourceType.CPU], memory=prices[ResourceType.MEMORY])
+
+
+def place_bid(*, agent_id: int, bundle: ResourceBundle, max_price: int) -> Bid:
+    """Offer up to ``max_price`` credits for ``bundle`` in the open tick; the maximum is held in escrow at once and
+    the bid fee is burned. Refused: a bundle outside the limits, a maximum below the bundle's posted cost, or a
+    maximum plus fee the agent cannot cover."""
+    bundle.validate()
+    ledger.validate_amount(max_price)
+    if max_price > settings.MARKET_MAX_BID:
+        raise errors.DomainError(f"max_price must be at most {settings.MARKET_MAX_BID}.", field="max_price")
+    with transaction.atomic():
+        tick_number = _lock_clock(exclusive=False)
+        prices = posted_prices()
+        cost = bundle.cost(cpu_price=prices.cpu, memory_price=prices.memory)
+        if max_price < cost:
+            raise errors.BidBelowReserve(f"This bundle costs at least {cost} credits at posted prices.", cost=cost)
+        hold = ledger.hold_credits(agent_id=agent_id, amount=max_price, memo=f"bid for tick {tick_number}")
+        fee = settings.MARKET_BID_FEE
+        if fee:
+            ledger.burn_credits(agent_id=agent_id, amount=fee, memo="bid fee", kind=Transfer.Kind.FEE)
+        return Bid.objects.create(
+            agent_id=agent_id,
+            tick_number=tick_number,
+            cpu_millicores=bundle.cpu_millicores,
+            memory_mb=bundle.memory_mb,
+            wall_seconds=bundle.wall_seconds,
+            max_price=max_price,
+            fee=fee,
+            hold=hold,
+        )
+
+
+def cancel_bid(*, agent_id: int, bid_id: int) -> Bid:
+    """Withdraw a pending bid before its tick closes; its escrow is released in full (the fee is not refunded)."""
+    with transaction.atomic():
+        _lock_clock(exclusive=False)
+        bid = Bid.objects.filter(id=bid_id, agent_id=agent_id).first()
+        if bid is None:
+            raise errors.UnknownBid(f"No bid {bid_id} of yours.")
+        now = timezone.now()
+        if (
+            Bid.objects.filter(id=bid_id, status=Bid.Status.PENDING).update(status=Bid.Status.CANCELLED, closed_at=now)
+            != 1
+        ):
+            raise errors.BidClosed(f"Bid {bid_id} is {bid.status}.")
+        ledger.release_hold(hold_id=bid.hold_id, memo=f"bid {bid_id} cancelled")
+        bid.refresh_from_db()
+        return bid
+
+
+def cancel_open_bids(*, agent_id: int) -> int:
+    """Cancel every pending bid of an agent (used when it dies)."""
+    count = 0
+    for bid_id in Bid.objects.filter(agent_id=agent_id, status=Bid.Status.PENDING).values_list("id", flat=True):
+        try:
+            cancel_bid(agent_id=agent_id, bid_id=bid_id)
+            count += 1
+        except errors.BidClosed:
+            pass
+    return count
+
+
+def report_worker_capacity(*, name: str, cpu_millicores: int, memory_mb: int) -> WorkerHost:
+    """A worker host announces (and keeps announcing) the capacity it offers to the market."""
+    host, _ = WorkerHost.objects.update_or_create(
+        name=name, defaults={"cpu_millicores": cpu_millicores, "memory_mb": memory_mb, "last_seen": timezone.now()}
+    )
+    return host
+
+
+def current_supply() -> dict[str, int]:
+    """Per resource: the staff override, else the live worker hosts' capacity, else the one-machine default."""
+    live = WorkerHost.objects.filter(
+        last_seen__gte=timezone.now() - timedelta(seconds=settings.MARKET_WORKER_TTL_SECONDS)
+    )
+    hosts = live.aggregate(cpu=Sum("cpu_millicores"), memory=Sum("memory_mb"))
+    supply = {
+        ResourceType.CPU: hosts["cpu"] or settings.MARKET_DEFAULT_CPU_MILLICORES,
+        ResourceType.MEMORY: hosts["memory"] or settings.MARKET_DEFAULT_MEMORY_MB,
+    }
+    for code, override in MarketState.objects.filter(supply_override__isnull=False).values_list(
+        "resource__code", "supply_override"
+    ):
+        supply[code] = override
+    return supply
+
+
+# Rank the tick's bids by offer per credit of posted cost (ties: earliest), and allocate the longest prefix that
+# fits every resource's supply (cumulative sums grow, so "fits" is a prefix). Portable: PostgreSQL and SQLite.
+_RANK_SQL = """
+WITH costed AS (
+    SELECT id, cpu_millicores, memory_mb, max_price,
+           CASE WHEN cost < 1 THEN 1 ELSE cost END AS base_cost
+    FROM (
+        SELECT id, cpu_millicores, memory_mb, max_price,
+               (wall_seconds * (cpu_millicores * %(cpu_price)s + memory_mb * %(memory_price)s) + 999999) / 1000000
+                   AS cost
+        FROM market_bid
+        WHERE status = 'PENDING' AND tick_number = %(tick)s
+    ) raw
+), ranked AS (
+    SELECT id, base_cost,
+           SUM(cpu_millicores) OVER w AS cum_cpu,
+           SUM(memory_mb) OVER w AS cum_memory
+    FROM costed
+    WINDOW w AS (
+        ORDER BY CAST(max_price AS DOUBLE PRECISION) / base_cost DESC, id
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    )
+)
+UPDATE market_bid SET
+    base_cost = ranked.base_cost,
+    status = CASE WHEN ranked.cum_cpu <= %(cpu_supply)s AND ranked.cum_memory <= %(memory_supply)s
+                  THEN 'WON' ELSE 'LOST' END,
+    closed_at = %(now)s
+FROM ranked
+WHERE market_bid.id = ranked.id
+"""
+
+_FIRST_LOSER_SQL = """
+SELECT max_price, base_cost FROM market_bid
+WHERE tick_number = %(tick)s AND status = 'LOST'
+ORDER BY CAST(max_price AS DOUBLE PRECISION) / base_cost DESC, id
+LIMIT 1
+"""
+
+# Every winner pays the same multiple of its posted cost, rounded up, never more than its own maximum.
+_PRICE_SQL = """
+UPDATE market_bid SET price = CASE
+    WHEN (base_cost * %(num)s + %(den)s - 1) / %(den)s < max_price THEN (base_cost * %(num)s + %(den)s - 1) / %(den)s
+    ELSE max_price END
+WHERE tick_number = %(tick)s AND status = 'WON'
+"""
+
+
+def run_market_tick(*, slot: int | None = None) -> Tick | None:
+    """Close the open tick, allocate, settle, hand winners on, and move prices. Returns the tick, or None when the
+    beat slot already ran (a duplicate or late delivery)."""
+    with transaction.atomic():
+        number = _lock_clock(exclusive=True)
+        if slot is not None and Tick.objects.filter(slot=slot).exists():
+            return None
+        MarketClock.objects.filter(id=1).update(open_tick=number + 1)
+        states = {s.resource.code: s for s in MarketState.objects.select_for_update().select_related("resource")}
+        prices = Prices(cpu=states[ResourceType.CPU].price, memory=states[ResourceType.MEMORY].price)
+        supply = current_supply()
+        now = timezone.now()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _RANK_SQL,
+                {
+                    "cpu_price": prices.cpu,
+                    "memory_price": prices.memory,
+                    "tick": number,
+                    "cpu_supply": supply[ResourceType.CPU],
+                    "memory_supply": supply[ResourceType.MEMORY],
+                    "now": now,
+                },
+            )
+            cursor.execute(_FIRST_LOSER_SQL, {"tick": number})
+            loser = cursor.fetchone()
+            # The clearing multiple is the first loser's offer per credit of cost, but at least 1 (the reserve).
+            num, den = (loser[0], loser[1]) if loser and loser[0] > loser[1] else (1, 1)
+            cursor.execute(_PRICE_SQL, {"num": num, "den": den, "tick": number})
+
+        tick_bids = Bid.objects.filter(tick_number=number, status__in=[Bid.Status.WON, Bid.Status.LOST])
+        ledger.settle_holds_bulk(
+            settlements=tick_bids.values_list("hold_id", Coalesce("price", Value(0))),
+            memo=f"tick {number}",
+        )
+        won = Q(status=Bid.Status.WON)
+        totals = tick_bids.aggregate(
+            bids=Count("id"),
+            winners=Count("id", filter=won),
+            demand_cpu=Coalesce(Sum("cpu_millicores"), 0),
+            demand_memory=Coalesce(Sum("memory_mb"), 0),
+            allocated_cpu=Coalesce(Sum("cpu_millicores", filter=won), 0),
+            allocated_memory=Coalesce(Sum("memory_mb", filter=won), 0),
+            revenue=Coalesce(Sum("price", filter=won), 0),
+        )
+        allocated = {ResourceType.CPU: totals["allocated_cpu"], ResourceType.MEMORY: totals["allocated_memory"]}
+        next_prices = {}
+        for code, state in states.items():
+            state.supply = supply[code]
+            state.utilization = min(1.0, allocated[code] / supply[code]) if supply[code] else 1.0
+            state.utilization_ema = state.ema_alpha * state.utilization + (1 - state.ema_alpha) * state.utilization_ema
+            state.price = next_price(
+                price=state.price,
+                utilization_ema=state.utilization_ema,
+                target=state.target_utilization,
+                floor=state.floor,
+                ceiling=state.ceiling,
+            )
+            state.save(update_fields=["supply", "utilization", "utilization_ema", "price", "updated_at"])
+            next_prices[code] = state.price
+        tick = Tick.objects.create(
+            number=number,
+            slot=slot,
+            started_at=now,
+            finished_at=timezone.now(),
+            bids=totals["bids"],
+            winners=totals["winners"],
+            supply=supply,
+            demand={ResourceType.CPU: totals["demand_cpu"], ResourceType.MEMORY: totals["demand_memory"]},
+            allocated=allocated,
+            clearing_multiple=num / den,
+            revenue=totals["revenue"],
+            prices=prices.as_dict(),
+            next_prices=next_prices,
+        )
+        bids_won.send(sender=Tick, tick_number=number)
+        return tick
+
+
+def ensure_market_defaults() -> None:
+    """Create the default resources, market states and clock where missing."""
+    create_market_defaults(ResourceType, MarketState, MarketClock)

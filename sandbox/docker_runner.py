@@ -1,0 +1,388 @@
+"""Run one agent execution in a locked-down Docker container (no Django imports).
+
+The container (runtime image, command /opt/bp/run.py) has no network (``network_mode="none"``); the API is reached
+only through a per-execution Unix socket served by :class:`sandbox.proxy.UnixSocketProxy` and bind-mounted
+read-only at /run/bp. The workspace files are staged in a temporary directory mounted read-only at /seed; the
+wrapper copies them into a size-capped tmpfs /workspace, runs the agent, and prints one ``bp_result`` JSON line with
+capped logs and the workspace as base64 tar.gz.
+
+docker-py traps handled here: ``wait(timeout=)`` does not stop the container (we SIGTERM, then kill); no
+``auto_remove`` (it races with reading the logs): create, start, wait, read, remove in ``finally``; deterministic
+names ``bp-exec-<execution_id>`` (a leftover from an earlier attempt is removed first).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import io
+import json
+import math
+import os
+import posixpath
+import shutil
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+from docker.types import LogConfig, Ulimit
+
+from .proxy import UnixSocketProxy
+
+__all__ = [
+    "FAILED",
+    "LABEL_AGENT",
+    "LABEL_EXECUTION",
+    "LABEL_WORKER",
+    "OOM_KILLED",
+    "STATUSES",
+    "SUCCEEDED",
+    "TIMED_OUT",
+    "RunResult",
+    "container_name",
+    "reap_containers",
+    "run_container",
+]
+
+LABEL_EXECUTION = "bp.execution"
+LABEL_AGENT = "bp.agent"
+LABEL_WORKER = "bp.worker"
+
+SUCCEEDED = "SUCCEEDED"
+FAILED = "FAILED"
+TIMED_OUT = "TIMED_OUT"
+OOM_KILLED = "OOM_KILLED"
+STATUSES = (SUCCEEDED, FAILED, TIMED_OUT, OOM_KILLED)
+
+SOCKET_DIR = "/run/bp"
+SOCKET_NAME = "api.sock"
+SEED_DIR = "/seed"
+CONTAINER_TMP = "/tmp"  # noqa: S108 - the container's own /tmp: a size-capped tmpfs
+TMP_SIZE_MB = 8
+TERM_GRACE_SECONDS = 2.0
+RESULT_PREFIX = b'{"bp_result"'
+
+
+@dataclass
+class RunResult:
+    """The outcome of one execution. ``files`` is the workspace after the run (None when not saved)."""
+
+    status: str
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    stdout_truncated: bool
+    stderr_truncated: bool
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    image: str
+    files: dict[str, bytes] | None = None
+    oom_killed: bool = False
+    timed_out: bool = False
+    container_id: str | None = None
+    error: str | None = None  # set when the wrapper's report is missing or unreadable
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        """Seconds from container start to exit."""
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+def container_name(execution_id: str | int) -> str:
+    return f"bp-exec-{execution_id}"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _safe_relpath(name: str) -> str:
+    norm = posixpath.normpath(name.replace("\\", "/"))
+    if not name or norm.startswith(("/", "../")) or norm in {".", ".."} or "\0" in name:
+        raise ValueError(f"bad workspace file name: {name!r}")
+    return norm
+
+
+def _stage_files(seed_dir: str, files: Mapping[str, bytes]) -> None:
+    for name, content in files.items():
+        rel = _safe_relpath(name)
+        path = os.path.join(seed_dir, *rel.split("/"))
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(content)
+        os.chmod(path, 0o644)
+
+
+def _remove_container(client: docker.DockerClient, name_or_id: str) -> None:
+    with contextlib.suppress(docker.errors.NotFound):
+        client.api.remove_container(name_or_id, force=True, v=True)
+
+
+def _wait(container: Any, timeout: float) -> int | None:
+    """Exit code, or None when the container is still running after ``timeout`` seconds."""
+    try:
+        answer = container.wait(timeout=max(timeout, 0.1))
+    except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+        return None
+    return int(answer.get("StatusCode", -1))
+
+
+def _parse_report(logs: bytes) -> dict[str, Any] | None:
+    for line in reversed(logs.splitlines()):
+        if line.startswith(RESULT_PREFIX):
+            try:
+                report = json.loads(line)
+            except ValueError:
+                return None
+            return report if isinstance(report, dict) and report.get("bp_result") == 1 else None
+    return None
+
+
+def _decode_workspace(encoded: str, limit: int) -> dict[str, bytes]:
+    raw = base64.b64decode(encoded, validate=True)
+    out: dict[str, bytes] = {}
+    total = 0
+    with tarfile.open(fileobj=io.BytesIO(raw), mode="r:gz") as tar:
+        for member in tar:
+            if not member.isreg():
+                continue
+            total += member.size
+            if total > limit:
+                raise ValueError("workspace archive larger than the workspace cap")
+            fh = tar.extractfile(member)
+            if fh is not None:
+                out[_safe_relpath(member.name)] = fh.read()
+    return out
+
+
+def _log_max_size_mb(workspace_cap_mb: int, log_cap: int) -> int:
+    # The report line holds base64(tar.gz(workspace)) (~4/3 of the workspace at worst, plus tar headers) and both
+    # capped logs JSON-escaped (up to 6 chars per byte, then docker's own escaping); keep room for all of it.
+    logs_mb = math.ceil(2 * log_cap * 7 / (1024 * 1024))
+    return math.ceil(workspace_cap_mb * 1.5) + logs_mb + 2
+
+
+def run_container(
+    *,
+    client: docker.DockerClient,
+    image: str,
+    execution_id: str | int,
+    agent_id: str | int,
+    token: str,
+    api_target: tuple[str, int],
+    files: Mapping[str, bytes],
+    cpu_millicores: int,
+    memory_mb: int,
+    wall_seconds: float,
+    pids_limit: int = 64,
+    workspace_cap_mb: int = 16,
+    log_cap: int = 65536,
+    worker_name: str = "worker",
+    staging_root: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
+) -> RunResult:
+    """Run ``/workspace/agent.py`` (from ``files``) in a fresh container and return what happened.
+
+    ``staging_root`` (default: the system temp dir) must be a path dockerd can bind-mount, i.e. on the docker
+    host itself. The container and the staging directory are always removed.
+    """
+    execution_id = str(execution_id)
+    name = container_name(execution_id)
+    _remove_container(client, name)  # leftover of an earlier attempt (at-least-once delivery)
+
+    stage = tempfile.mkdtemp(prefix="bp-", dir=staging_root)
+    container: Any = None
+    proxy: UnixSocketProxy | None = None
+    started_at = finished_at = _now()
+    try:
+        # uid 1000 in the container must traverse the staging dirs and read the seed files.
+        seed_dir = os.path.join(stage, "seed")
+        run_dir = os.path.join(stage, "run")
+        os.mkdir(seed_dir)
+        os.mkdir(run_dir)
+        for path in (stage, seed_dir, run_dir):
+            os.chmod(path, 0o755)  # noqa: S103 - read-only for others on purpose
+        _stage_files(seed_dir, files)
+
+        proxy = UnixSocketProxy(os.path.join(run_dir, SOCKET_NAME), api_target[0], api_target[1]).start()
+
+        memory = f"{int(memory_mb)}m"
+        env = {
+            **(extra_env or {}),
+            "BP_API_URL": f"unix://{SOCKET_DIR}/{SOCKET_NAME}",
+            "BP_AGENT_ID": str(agent_id),
+            "BP_TOKEN": token,
+            "BP_EXECUTION_ID": execution_id,
+            "BP_LOG_CAP": str(int(log_cap)),
+        }
+        container = client.containers.create(
+            image,
+            name=name,
+            labels={LABEL_EXECUTION: execution_id, LABEL_AGENT: str(agent_id), LABEL_WORKER: worker_name},
+            environment=env,
+            network_mode="none",
+            mem_limit=memory,
+            memswap_limit=memory,
+            nano_cpus=int(cpu_millicores) * 1_000_000,
+            pids_limit=int(pids_limit),
+            read_only=True,
+            tmpfs={
+                CONTAINER_TMP: f"rw,nosuid,nodev,noexec,size={TMP_SIZE_MB}m,mode=1777",
+                "/workspace": f"rw,nosuid,nodev,size={int(workspace_cap_mb)}m,uid=1000,gid=1000,mode=0700",
+            },
+            volumes={
+                seed_dir: {"bind": SEED_DIR, "mode": "ro"},
+                run_dir: {"bind": SOCKET_DIR, "mode": "ro"},
+            },
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            user="1000:1000",
+            working_dir="/workspace",
+            ulimits=[Ulimit(name="nofile", soft=1024, hard=1024)],
+            log_config=LogConfig(
+                type=LogConfig.types.JSON,
+                config={"max-size": f"{_log_max_size_mb(workspace_cap_mb, log_cap)}m", "max-file": "1"},
+            ),
+            stdin_open=False,
+            tty=False,
+        )
+        started_at = _now()
+        t0 = time.monotonic()
+        container.start()
+
+        timed_out = False
+        exit_code = _wait(container, wall_seconds)
+        if exit_code is None:
+            timed_out = True
+            with contextlib.suppress(docker.errors.APIError):
+                container.kill(signal="SIGTERM")  # the wrapper kills the agent and still reports
+            exit_code = _wait(container, TERM_GRACE_SECONDS)
+            if exit_code is None:
+                with contextlib.suppress(docker.errors.APIError):
+                    container.kill()
+                exit_code = _wait(container, 30)
+        finished_at = started_at + dt.timedelta(seconds=time.monotonic() - t0)
+
+        container.reload()
+        state = container.attrs.get("State", {})
+        if exit_code is None:
+            exit_code = state.get("ExitCode")
+        logs_out = container.logs(stdout=True, stderr=False)
+        logs_err = container.logs(stdout=False, stderr=True)
+        return _result(
+            image=image,
+            container_id=container.id,
+            state=state,
+            exit_code=exit_code,
+            timed_out=timed_out,
+            logs_out=logs_out,
+            logs_err=logs_err,
+            started_at=started_at,
+            finished_at=finished_at,
+            workspace_limit=int(workspace_cap_mb) * 1024 * 1024,
+        )
+    finally:
+        if container is not None:
+            _remove_container(client, container.id)
+        else:
+            _remove_container(client, name)
+        if proxy is not None:
+            proxy.stop()
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _result(
+    *,
+    image: str,
+    container_id: str,
+    state: Mapping[str, Any],
+    exit_code: int | None,
+    timed_out: bool,
+    logs_out: bytes,
+    logs_err: bytes,
+    started_at: dt.datetime,
+    finished_at: dt.datetime,
+    workspace_limit: int,
+) -> RunResult:
+    report = _parse_report(logs_out)
+    error: str | None = None
+    files: dict[str, bytes] | None = None
+    if report is None:
+        error = "no bp_result report from the runtime wrapper"
+        stdout, stderr = "", logs_err[-4096:].decode("utf-8", "replace")
+        stdout_truncated = stderr_truncated = False
+        oom_kills = None
+    else:
+        stdout, stderr = str(report.get("stdout", "")), str(report.get("stderr", ""))
+        stdout_truncated = bool(report.get("stdout_truncated"))
+        stderr_truncated = bool(report.get("stderr_truncated"))
+        exit_code = int(report.get("exit_code", exit_code if exit_code is not None else -1))
+        oom_kills = report.get("oom_kills")
+        encoded = report.get("workspace")
+        if isinstance(encoded, str):
+            try:
+                files = _decode_workspace(encoded, workspace_limit)
+            except (ValueError, tarfile.TarError, EOFError, OSError) as exc:
+                error = f"unreadable workspace archive: {exc}"
+    oom_killed = bool(state.get("OOMKilled")) or (isinstance(oom_kills, int) and oom_kills > 0)
+    if timed_out:
+        status = TIMED_OUT
+    elif exit_code == 0:
+        status = SUCCEEDED
+    elif oom_killed:
+        status = OOM_KILLED
+    else:
+        status = FAILED
+    return RunResult(
+        status=status,
+        exit_code=exit_code,
+        stdout=stdout,
+        stderr=stderr,
+        stdout_truncated=stdout_truncated,
+        stderr_truncated=stderr_truncated,
+        started_at=started_at,
+        finished_at=finished_at,
+        image=image,
+        files=files,
+        oom_killed=oom_killed,
+        timed_out=timed_out,
+        container_id=container_id,
+        error=error,
+        details={
+            "state_oom_killed": bool(state.get("OOMKilled")),
+            "state_exit_code": state.get("ExitCode"),
+            "oom_kills": oom_kills,
+            "terminated": bool(report.get("terminated")) if report else None,
+            "wrapper_stderr": logs_err[-4096:].decode("utf-8", "replace"),
+        },
+    )
+
+
+def reap_containers(
+    client: docker.DockerClient,
+    *,
+    worker_name: str | None = None,
+    keep: Iterable[str] = (),
+) -> list[str]:
+    """Force-remove containers labelled ``bp.execution`` (only ``worker_name``'s if given), except the execution
+    ids in ``keep``; return the execution ids removed."""
+    keep_ids = {str(k) for k in keep}
+    labels = [LABEL_EXECUTION]
+    if worker_name is not None:
+        labels.append(f"{LABEL_WORKER}={worker_name}")
+    removed: list[str] = []
+    for info in client.api.containers(all=True, filters={"label": labels}):
+        execution = (info.get("Labels") or {}).get(LABEL_EXECUTION, "")
+        if execution in keep_ids:
+            continue
+        _remove_container(client, info["Id"])
+        removed.append(execution)
+    return removed

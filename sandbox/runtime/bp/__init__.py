@@ -1,0 +1,224 @@
+"""bp: the agent SDK (standard library only).
+
+Configuration comes from the environment the worker sets for each execution:
+
+- ``BP_API_URL``: ``http://host:port[/prefix]`` or ``unix:///path/to/socket`` (in the sandbox:
+  ``unix:///run/bp/api.sock``)
+- ``BP_AGENT_ID``, ``BP_TOKEN`` (valid for this execution only), ``BP_EXECUTION_ID``
+- ``BP_API_TIMEOUT``: seconds per request (default 30)
+
+Every call is one HTTP request with ``Authorization: Bearer <token>`` and a JSON body; API errors (the API answers
+``{"code": ..., "detail": ...}``) raise :class:`APIError`.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import urllib.parse
+import uuid
+from typing import Any
+
+__all__ = [
+    "APIError",
+    "agent_id",
+    "balance",
+    "bid_attention",
+    "bids",
+    "cancel_bid",
+    "execution_id",
+    "history",
+    "messages",
+    "place_bid",
+    "prices",
+    "request",
+    "send_message",
+    "spawn",
+    "submit_artifact",
+    "transfer",
+]
+
+__version__ = "1"
+
+
+class APIError(Exception):
+    """An error answer from the API (``status`` is 0 when the API could not be reached at all)."""
+
+    def __init__(self, status: int, code: str, detail: Any) -> None:
+        super().__init__(f"{status} {code}: {detail}")
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP over a Unix domain socket; the Host header is ``localhost``."""
+
+    def __init__(self, socket_path: str, timeout: float | None = None) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = socket_path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect(self.socket_path)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise APIError(0, "not_configured", f"environment variable {name} is not set")
+    return value
+
+
+def agent_id() -> str:
+    """This agent's id (``BP_AGENT_ID``)."""
+    return _env("BP_AGENT_ID")
+
+
+def execution_id() -> str:
+    """The current execution's id (``BP_EXECUTION_ID``)."""
+    return _env("BP_EXECUTION_ID")
+
+
+def _connection() -> tuple[http.client.HTTPConnection, str]:
+    url = _env("BP_API_URL")
+    timeout = float(os.environ.get("BP_API_TIMEOUT") or 30)
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "unix":
+        return UnixHTTPConnection(parts.path, timeout=timeout), ""
+    if parts.scheme == "http":
+        return http.client.HTTPConnection(parts.netloc, timeout=timeout), parts.path.rstrip("/")
+    if parts.scheme == "https":
+        return http.client.HTTPSConnection(parts.netloc, timeout=timeout), parts.path.rstrip("/")
+    raise APIError(0, "not_configured", f"unsupported BP_API_URL scheme: {url!r}")
+
+
+def request(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+    """Send one API request; return the decoded JSON answer (None for an empty one) or raise APIError."""
+    conn, prefix = _connection()
+    all_headers = {
+        "Authorization": f"Bearer {_env('BP_TOKEN')}",
+        "Accept": "application/json",
+    }
+    payload: bytes | None = None
+    if body is not None:
+        payload = json.dumps(body).encode()
+        all_headers["Content-Type"] = "application/json"
+    if headers:
+        all_headers.update(headers)
+    try:
+        try:
+            conn.request(method.upper(), prefix + path, body=payload, headers=all_headers)
+            response = conn.getresponse()
+            raw = response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            raise APIError(0, "connection_error", f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        conn.close()
+    data: Any = None
+    if raw:
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = raw.decode("utf-8", "replace")
+    if response.status >= 400:
+        if isinstance(data, dict):
+            raise APIError(response.status, str(data.get("code", f"http_{response.status}")), data.get("detail"))
+        raise APIError(response.status, f"http_{response.status}", data)
+    return data
+
+
+def _get(path: str, **query: Any) -> Any:
+    params = {k: v for k, v in query.items() if v is not None}
+    if params:
+        path = f"{path}?{urllib.parse.urlencode(params)}"
+    return request("GET", path)
+
+
+def _q(value: Any) -> str:
+    return urllib.parse.quote(str(value), safe="")
+
+
+# --- economy ---------------------------------------------------------------------------------------------------
+
+
+def balance() -> int:
+    """This agent's balance (smallest money units)."""
+    return int(_get(f"/economic/balance/{_q(agent_id())}")["balance"])
+
+
+def history(page: int = 1) -> Any:
+    """One page of this agent's ledger history."""
+    return _get(f"/economic/history/{_q(agent_id())}", page=page)
+
+
+def transfer(to_id: str | int, amount: int, memo: str = "", idempotency_key: str | None = None) -> Any:
+    """Transfer ``amount`` from this agent to ``to_id``; the key (a fresh UUID by default) makes a retry safe."""
+    body = {"from_id": agent_id(), "to_id": to_id, "amount": amount, "memo": memo}
+    key = idempotency_key or str(uuid.uuid4())
+    return request("POST", "/economic/transfer", body, headers={"Idempotency-Key": key})
+
+
+# --- market ----------------------------------------------------------------------------------------------------
+
+
+def prices() -> Any:
+    """Current resource prices."""
+    return _get("/market/prices")
+
+
+def place_bid(cpu_millicores: int, memory_mb: int, wall_seconds: int, max_price: int) -> Any:
+    """Bid for one resource bundle; ``max_price`` is held in escrow until the tick settles."""
+    body = {
+        "cpu_millicores": cpu_millicores,
+        "memory_mb": memory_mb,
+        "wall_seconds": wall_seconds,
+        "max_price": max_price,
+    }
+    return request("POST", "/market/bids", body)
+
+
+def bids(status: str | None = None) -> Any:
+    """This agent's bids, optionally only those with ``status``."""
+    return _get("/market/bids", status=status)
+
+
+def cancel_bid(bid_id: str | int) -> Any:
+    """Cancel an open bid (its escrow is released)."""
+    return request("DELETE", f"/market/bids/{_q(bid_id)}")
+
+
+# --- sandbox / attention / evolution / social -------------------------------------------------------------------
+
+
+def submit_artifact(text: str) -> Any:
+    """Submit this execution's artifact (what a judge will see)."""
+    return request("POST", "/sandbox/artifact", {"text": text})
+
+
+def bid_attention(execution_id: str | int, max_price: int) -> Any:
+    """Bid for human attention on one of this agent's executions."""
+    return request("POST", "/attention/bids", {"execution_id": execution_id, "max_price": max_price})
+
+
+def spawn(name: str, code: str, endowment: int) -> Any:
+    """Spawn a child agent running ``code``, paying the fee and the ``endowment``."""
+    return request("POST", "/evolution/spawn", {"name": name, "code": code, "endowment": endowment})
+
+
+def send_message(to_id: str | int, body: str) -> Any:
+    """Send a message to another agent."""
+    return request("POST", "/social/messages", {"to_id": to_id, "body": body})
+
+
+def messages() -> Any:
+    """Messages sent to this agent."""
+    return _get("/social/messages")

@@ -1,0 +1,303 @@
+"""bp runtime wrapper: the agent container's command (PID 1 in the container, uid 1000).
+
+1. Makes itself non-dumpable (prctl PR_SET_DUMPABLE 0), so the agent, running under the same uid, cannot open
+   /proc/<wrapper>/fd/* (the container's log pipes) or /proc/<wrapper>/environ.
+2. Copies /seed (read-only bind mount of the staged workspace) into /workspace (size-capped tmpfs).
+3. Runs ``python3 -u /workspace/agent.py`` in its own session (cwd /workspace, same environment), stdout/stderr
+   piped; keeps at most BP_LOG_CAP bytes of each (default 65536) and drains and discards the rest.
+4. On SIGTERM (wall time over) kills the agent's process group and every other process in the container.
+5. Prints exactly one line to its own stdout, a JSON object::
+
+       {"bp_result": 1, "exit_code": int, "stdout": str, "stderr": str, "stdout_truncated": bool,
+        "stderr_truncated": bool, "terminated": bool, "oom_kills": int | null, "duration_ms": int,
+        "workspace": <base64 of a tar.gz of /workspace> | null}
+
+   (workspace is null when the wrapper was terminated) and exits with the agent's exit code (128+signal if the
+   agent died from a signal).
+
+Standard library only; it runs on the image's python3.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import ctypes
+import json
+import os
+import shutil
+import signal
+import sys
+import tarfile
+import threading
+import time
+from typing import BinaryIO
+
+SEED = "/seed"
+WORKSPACE = "/workspace"
+ENTRY = "agent.py"
+PR_SET_DUMPABLE = 4
+SETUP_FAILED = 125  # exit code when the wrapper could not start the agent at all
+CHUNK = 65536
+
+
+def log(message: str) -> None:
+    """Diagnostics of the wrapper itself go to its stderr (the container's stderr log)."""
+    with contextlib.suppress(OSError):
+        os.write(2, f"bp-runtime: {message}\n".encode("utf-8", "replace"))
+
+
+def set_dumpable(flag: int) -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_DUMPABLE, flag, 0, 0, 0) == 0:
+            return True
+        log(f"prctl(PR_SET_DUMPABLE, {flag}) failed: errno {ctypes.get_errno()}")
+    except (OSError, AttributeError) as exc:
+        log(f"prctl unavailable: {exc}")
+    return False
+
+
+def read_oom_kills() -> int | None:
+    """The container cgroup's oom_kill counter (cgroup v2 memory.events, or v1 memory.oom_control)."""
+    for path in ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control"):
+        try:
+            with open(path) as fh:
+                for line in fh:
+                    key, _, value = line.partition(" ")
+                    if key == "oom_kill":
+                        return int(value)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+class Capture(threading.Thread):
+    """Drain one pipe to EOF, keeping the first ``cap`` bytes."""
+
+    def __init__(self, fd: int, cap: int) -> None:
+        super().__init__(daemon=True)
+        self.fd = fd
+        self.cap = cap
+        self.data = bytearray()
+        self.truncated = False
+
+    def run(self) -> None:
+        try:
+            while True:
+                try:
+                    chunk = os.read(self.fd, CHUNK)
+                except InterruptedError:
+                    continue
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                room = self.cap - len(self.data)
+                if room > 0:
+                    self.data += chunk[:room]
+                if len(chunk) > room:
+                    self.truncated = True
+        finally:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+
+    def text(self) -> str:
+        return bytes(self.data).decode("utf-8", "replace")
+
+
+class Base64Writer:
+    """A write-only file object that base64-encodes into ``out`` as data streams through (constant memory)."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.pending = b""
+
+    def write(self, data: bytes) -> int:
+        buf = self.pending + bytes(data)
+        cut = len(buf) - len(buf) % 3
+        if cut:
+            self.out.write(base64.b64encode(buf[:cut]))
+        self.pending = buf[cut:]
+        return len(data)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def finish(self) -> None:
+        if self.pending:
+            self.out.write(base64.b64encode(self.pending))
+            self.pending = b""
+
+
+def write_workspace_tar(out: BinaryIO) -> None:
+    """Stream /workspace as base64(tar.gz) into ``out``; unreadable entries are skipped."""
+    writer = Base64Writer(out)
+    with tarfile.open(fileobj=writer, mode="w|gz") as tar:  # type: ignore[call-overload]
+        for root, dirs, files in os.walk(WORKSPACE):
+            dirs.sort()
+            for name in sorted(dirs) + sorted(files):
+                path = os.path.join(root, name)
+                arcname = os.path.relpath(path, WORKSPACE)
+                try:
+                    tar.add(path, arcname=arcname, recursive=False)
+                except OSError as exc:
+                    log(f"workspace: skipped {arcname}: {exc}")
+    writer.finish()
+
+
+class Wrapper:
+    def __init__(self) -> None:
+        self.cap = max(0, int(os.environ.get("BP_LOG_CAP") or 65536))
+        self.agent_pid: int | None = None
+        self.terminated = False
+
+    # --- signals ---------------------------------------------------------------------------------------------
+
+    def on_signal(self, signum: int, _frame: object) -> None:
+        self.terminated = True
+        self.kill_all()
+
+    def kill_all(self) -> None:
+        if self.agent_pid is not None:
+            with contextlib.suppress(OSError):
+                os.killpg(self.agent_pid, signal.SIGKILL)
+        if os.getpid() == 1:
+            # As PID 1 of the container's PID namespace: every process we may signal is the agent's
+            # (kill(-1) spares the caller), including ones that left the agent's session.
+            with contextlib.suppress(OSError):
+                os.kill(-1, signal.SIGKILL)
+
+    # --- agent -----------------------------------------------------------------------------------------------
+
+    def seed_workspace(self) -> None:
+        if os.path.isdir(SEED):
+            shutil.copytree(SEED, WORKSPACE, dirs_exist_ok=True, copy_function=shutil.copyfile)
+
+    def spawn(self) -> tuple[int, int, int]:
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        argv = [sys.executable or "python3", "-u", os.path.join(WORKSPACE, ENTRY)]
+        env = dict(os.environ)
+        pid = os.fork()
+        if pid == 0:  # child: never returns
+            try:
+                os.setsid()
+                null = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(null, 0)
+                os.dup2(out_w, 1)
+                os.dup2(err_w, 2)
+                os.closerange(3, 65536)
+                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):
+                    signal.signal(sig, signal.SIG_DFL)
+                # The agent (and its children) go first when the memory limit is hit. A non-dumpable process's
+                # /proc entries belong to root, so become dumpable again first (execve would reset it anyway).
+                set_dumpable(1)
+                with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as fh:
+                    fh.write("1000")
+                os.chdir(WORKSPACE)
+                os.execve(argv[0], argv, env)  # noqa: S606 - exact argv, no shell wanted
+            finally:  # the forked child must never return into the wrapper
+                os._exit(127)
+        os.close(out_w)
+        os.close(err_w)
+        return pid, out_r, err_r
+
+    def wait_agent(self, pid: int) -> int:
+        """Reap children (orphans included, we are init) until the agent exits; return its wait status."""
+        while True:
+            try:
+                reaped, status = os.waitpid(-1, 0)
+            except ChildProcessError:  # cannot happen: the agent is our child; report a failure anyway
+                return 255 << 8
+            if reaped == pid:
+                return status
+
+    def reap_rest(self, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            try:
+                reaped, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if reaped == 0:
+                time.sleep(0.01)
+
+    # --- main ------------------------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        set_dumpable(0)
+        signal.signal(signal.SIGTERM, self.on_signal)
+        signal.signal(signal.SIGINT, self.on_signal)
+        oom_before = read_oom_kills()
+        started = time.monotonic()
+        stdout = Capture(-1, self.cap)
+        stderr = Capture(-1, self.cap)
+        exit_code = SETUP_FAILED
+        try:
+            self.seed_workspace()
+        except OSError as exc:
+            stderr.data += f"bp-runtime: could not stage the workspace: {exc}\n".encode()[: self.cap]
+        else:
+            if not self.terminated:
+                try:
+                    pid, out_r, err_r = self.spawn()
+                except OSError as exc:
+                    stderr.data += f"bp-runtime: could not start the agent: {exc}\n".encode()[: self.cap]
+                    return self.finish(exit_code, stdout, stderr, oom_before, started)
+                self.agent_pid = pid
+                if self.terminated:  # SIGTERM raced with the spawn
+                    self.kill_all()
+                stdout, stderr = Capture(out_r, self.cap), Capture(err_r, self.cap)
+                stdout.start()
+                stderr.start()
+                status = self.wait_agent(pid)
+                exit_code = os.waitstatus_to_exitcode(status)
+                if exit_code < 0:
+                    exit_code = 128 - exit_code
+                # Nothing of the agent's may outlive it (daemonised children would hold the pipes open).
+                self.kill_all()
+                self.reap_rest(time.monotonic() + 2)
+                stdout.join(2)
+                stderr.join(2)
+        return self.finish(exit_code, stdout, stderr, oom_before, started)
+
+    def finish(self, exit_code: int, stdout: Capture, stderr: Capture, oom_before: int | None, started: float) -> int:
+        duration_ms = int((time.monotonic() - started) * 1000)
+        oom_after = read_oom_kills()
+        oom_kills = None if oom_before is None or oom_after is None else oom_after - oom_before
+        self.report(exit_code, stdout, stderr, oom_kills, duration_ms)
+        return exit_code
+
+    def report(self, exit_code: int, stdout: Capture, stderr: Capture, oom_kills: int | None, ms: int) -> None:
+        result = {
+            "bp_result": 1,
+            "exit_code": exit_code,
+            "stdout": stdout.text(),
+            "stderr": stderr.text(),
+            "stdout_truncated": stdout.truncated,
+            "stderr_truncated": stderr.truncated,
+            "terminated": self.terminated,
+            "oom_kills": oom_kills,
+            "duration_ms": ms,
+        }
+        head = json.dumps(result, ensure_ascii=True)[:-1]  # drop the closing brace, the workspace follows
+        out = sys.stdout.buffer
+        out.write(head.encode("ascii"))
+        if self.terminated:
+            out.write(b', "workspace": null}\n')
+        else:
+            out.write(b', "workspace": "')
+            try:
+                write_workspace_tar(out)
+            except Exception as exc:  # the line must still end; the runner treats bad base64 as no workspace
+                log(f"workspace archive failed: {exc}")
+            out.write(b'"}\n')
+        out.flush()
+
+
+def main() -> int:
+    return Wrapper().run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
