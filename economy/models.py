@@ -85,6 +85,7 @@ class Transfer(models.Model):
         ENDOWMENT = "endowment", "endowment"
         UPKEEP = "upkeep", "upkeep"
         REWARD = "reward", "reward"
+        REFUND = "refund", "refund"
 
     debit = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="debits")
     credit = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="credits")

@@ -356,6 +356,19 @@ def burn_credits(*, agent_id: int, amount: int, memo: str = "", kind: str = Tran
     )
 
 
+def refund_credits(*, agent_id: int, amount: int, memo: str = "") -> Transfer:
+    """Return credits from the treasury to an agent (e.g. the price of an execution lost by the system)."""
+    validate_amount(amount)
+    _validate_memo(memo)
+    return _move(
+        debit_id=TREASURY_ACCOUNT_ID,
+        credit_id=_agent_account_id(agent_id, must_be_alive=False),
+        amount=amount,
+        kind=Transfer.Kind.REFUND,
+        memo=memo,
+    )
+
+
 def hold_credits(*, agent_id: int, amount: int, memo: str = "") -> Hold:
     """Reserve ``amount`` of a living agent's credits in escrow (phase one of a two-phase transfer)."""
     validate_amount(amount)
