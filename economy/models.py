@@ -148,9 +148,6 @@ class Hold(models.Model):
                 name="hold_settled_within_amount",
             ),
         ]
-        indexes = [
-            models.Index(fields=["account"], condition=Q(status="pending"), name="hold_pending_by_account"),
-        ]
 
     def __str__(self) -> str:
         return f"hold#{self.pk} {self.amount} ({self.status})"

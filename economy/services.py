@@ -501,19 +501,22 @@ def settle_holds_bulk(*, settlements: QuerySet, to_account_id: int = TREASURY_AC
                 """,
                 [ESCROW_ACCOUNT_ID, to_account_id],
             )
+        # One settlement transfer for the lot, and one release transfer per account (a tick's holds by the
+        # hundred thousand stay a handful of ledger rows per agent). Each hold row keeps its own outcome.
         cursor.execute(
             """
-            INSERT INTO economy_transfer (debit_id, credit_id, amount, kind, memo, created_at, request_hash, hold_id)
-            SELECT %s, %s, b.charge, %s, %s, %s, '', b.hold_id FROM bp_settle_batch b WHERE b.charge > 0
+            INSERT INTO economy_transfer (debit_id, credit_id, amount, kind, memo, created_at, request_hash)
+            SELECT %s, %s, sum(charge), %s, %s, %s, '' FROM bp_settle_batch HAVING sum(charge) > 0
             """,
             [ESCROW_ACCOUNT_ID, to_account_id, Transfer.Kind.SETTLE, memo, now],
         )
         cursor.execute(
             """
-            INSERT INTO economy_transfer (debit_id, credit_id, amount, kind, memo, created_at, request_hash, hold_id)
-            SELECT %s, h.account_id, h.amount - b.charge, %s, %s, %s, '', h.id
+            INSERT INTO economy_transfer (debit_id, credit_id, amount, kind, memo, created_at, request_hash)
+            SELECT %s, h.account_id, sum(h.amount - b.charge), %s, %s, %s, ''
             FROM bp_settle_batch b JOIN economy_hold h ON h.id = b.hold_id
-            WHERE h.amount > b.charge
+            GROUP BY h.account_id
+            HAVING sum(h.amount - b.charge) > 0
             """,
             [ESCROW_ACCOUNT_ID, Transfer.Kind.RELEASE, memo, now],
         )

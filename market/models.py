@@ -137,7 +137,8 @@ class Bid(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["tick_number"], condition=Q(status="PENDING"), name="bid_pending_by_tick"),
+            # Not partial on status: the tick's status updates stay HOT (no index writes) on PostgreSQL.
+            models.Index(fields=["tick_number"], name="bid_by_tick"),
             models.Index(fields=["agent", "-id"], name="bid_agent_recent"),
         ]
 

@@ -136,9 +136,11 @@ def current_supply() -> dict[str, int]:
     return supply
 
 
-# Rank the tick's bids by offer per credit of posted cost (ties: earliest), and allocate the longest prefix that
-# fits every resource's supply (cumulative sums grow, so "fits" is a prefix). Portable: PostgreSQL and SQLite.
-_RANK_SQL = """
+# One statement clears the tick: rank the bids by offer per credit of posted cost (ties: earliest), allocate the
+# longest prefix that fits every resource's supply (cumulative sums only grow, so "fits" is a prefix), and charge
+# every winner the first loser's multiple of its own posted cost (at least 1, the reserve; rounded up; never more
+# than its maximum). Portable: PostgreSQL and SQLite.
+_CLEAR_SQL = """
 WITH costed AS (
     SELECT id, cpu_millicores, memory_mb, max_price,
            CASE WHEN cost < 1 THEN 1 ELSE cost END AS base_cost
@@ -150,22 +152,32 @@ WITH costed AS (
         WHERE status = 'PENDING' AND tick_number = %(tick)s
     ) raw
 ), ranked AS (
-    SELECT id, base_cost,
-           SUM(cpu_millicores) OVER w AS cum_cpu,
-           SUM(memory_mb) OVER w AS cum_memory
+    SELECT id, max_price, base_cost,
+           ROW_NUMBER() OVER w AS rn,
+           CASE WHEN SUM(cpu_millicores) OVER w <= %(cpu_supply)s AND SUM(memory_mb) OVER w <= %(memory_supply)s
+                THEN 1 ELSE 0 END AS won
     FROM costed
     WINDOW w AS (
         ORDER BY CAST(max_price AS DOUBLE PRECISION) / base_cost DESC, id
         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     )
+), first_loser AS (
+    SELECT max_price, base_cost FROM ranked WHERE won = 0 ORDER BY rn LIMIT 1
+), clearing AS (
+    SELECT CASE WHEN l.max_price > l.base_cost THEN l.max_price ELSE 1 END AS num,
+           CASE WHEN l.max_price > l.base_cost THEN l.base_cost ELSE 1 END AS den
+    FROM (SELECT 1 AS one) one LEFT JOIN first_loser l ON 1 = 1
 )
 UPDATE market_bid SET
-    base_cost = ranked.base_cost,
-    status = CASE WHEN ranked.cum_cpu <= %(cpu_supply)s AND ranked.cum_memory <= %(memory_supply)s
-                  THEN 'WON' ELSE 'LOST' END,
+    base_cost = r.base_cost,
+    status = CASE WHEN r.won = 1 THEN 'WON' ELSE 'LOST' END,
+    price = CASE
+        WHEN r.won = 0 THEN NULL
+        WHEN (r.base_cost * c.num + c.den - 1) / c.den < r.max_price THEN (r.base_cost * c.num + c.den - 1) / c.den
+        ELSE r.max_price END,
     closed_at = %(now)s
-FROM ranked
-WHERE market_bid.id = ranked.id
+FROM ranked r, clearing c
+WHERE market_bid.id = r.id AND market_bid.tick_number = %(tick)s
 """
 
 _FIRST_LOSER_SQL = """
@@ -173,14 +185,6 @@ SELECT max_price, base_cost FROM market_bid
 WHERE tick_number = %(tick)s AND status = 'LOST'
 ORDER BY CAST(max_price AS DOUBLE PRECISION) / base_cost DESC, id
 LIMIT 1
-"""
-
-# Every winner pays the same multiple of its posted cost, rounded up, never more than its own maximum.
-_PRICE_SQL = """
-UPDATE market_bid SET price = CASE
-    WHEN (base_cost * %(num)s + %(den)s - 1) / %(den)s < max_price THEN (base_cost * %(num)s + %(den)s - 1) / %(den)s
-    ELSE max_price END
-WHERE tick_number = %(tick)s AND status = 'WON'
 """
 
 
@@ -198,7 +202,7 @@ def run_market_tick(*, slot: int | None = None) -> Tick | None:
         now = timezone.now()
         with connection.cursor() as cursor:
             cursor.execute(
-                _RANK_SQL,
+                _CLEAR_SQL,
                 {
                     "cpu_price": prices.cpu,
                     "memory_price": prices.memory,
@@ -210,9 +214,8 @@ def run_market_tick(*, slot: int | None = None) -> Tick | None:
             )
             cursor.execute(_FIRST_LOSER_SQL, {"tick": number})
             loser = cursor.fetchone()
-            # The clearing multiple is the first loser's offer per credit of cost, but at least 1 (the reserve).
-            num, den = (loser[0], loser[1]) if loser and loser[0] > loser[1] else (1, 1)
-            cursor.execute(_PRICE_SQL, {"num": num, "den": den, "tick": number})
+        # The multiple every winner paid (the statement above applied the same rule).
+        num, den = (loser[0], loser[1]) if loser and loser[0] > loser[1] else (1, 1)
 
         tick_bids = Bid.objects.filter(tick_number=number, status__in=[Bid.Status.WON, Bid.Status.LOST])
         ledger.settle_holds_bulk(

@@ -5,30 +5,18 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from economy import errors, selectors, services
 from economy.models import Hold, Transfer
-from tests.factories import make_agent
+from tests.factories import make_agent, run_in_threads
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 THREADS = 8
 TRANSFERS_PER_THREAD = 400
-
-
-def run_in_threads(work, count):
-    def wrapped(index):
-        try:
-            return work(index)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(wrapped, range(count)))
 
 
 def test_random_concurrent_transfers_conserve_credits(postgres_only):
