@@ -10,6 +10,7 @@ The sum of all balances is zero because every movement debits and credits the sa
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -26,6 +27,14 @@ class Agent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     died_at = models.DateTimeField(null=True, blank=True)
     death_cause = models.CharField(max_length=200, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="agents",
+        help_text="The person who launched this agent's lineage, if any (judges may not score their own agents).",
+    )
 
     class Meta:
         ordering = ["id"]
