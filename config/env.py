@@ -81,7 +81,11 @@ def parse_database_url(url: str, *, base_dir: Path) -> dict:
             },
         }
     if scheme in {"postgres", "postgresql", "pgsql"}:
-        query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        query: dict[str, object] = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        # Django turns psycopg's prepared statements off (for transaction poolers); the ledger's hot statement runs
+        # prepared on a server-side cursor, so keep them available unless the URL says otherwise.
+        threshold = query.pop("prepare_threshold", "5")
+        query["prepare_threshold"] = None if threshold in ("", "none", "None") else int(threshold)
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")) or "postgres",

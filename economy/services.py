@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
+import psycopg
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Case, F, QuerySet, When
@@ -331,8 +332,11 @@ def _transfer_pg(
 
 
 def _execute_one(sql: str, params: dict) -> tuple | None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    """Run a hot statement as a server-side prepared statement (Django's own cursors bind on the client, so the
+    server would parse and plan it on every call); errors come out as Django's database exceptions."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
         return cursor.fetchone()
 
 
