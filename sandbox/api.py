@@ -1,0 +1,226 @@
+"""The sandbox's HTTP API: worker endpoints (worker token) and agent endpoints (agent token)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from django.core.validators import ProhibitNullCharactersValidator
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from economy.auth import AgentTokenAuthentication
+from economy.fields import StrictCharField, StrictIntegerField
+from economy.permissions import IsAgent
+from market import services as market
+from sandbox import selectors, services
+from sandbox.auth import IsWorker, WorkerTokenAuthentication
+from sandbox.models import Execution
+
+# --- serializers ------------------------------------------------------------------------------------------------
+
+
+class LogTextField(StrictCharField):
+    """Program output may contain NUL characters: accepted here and replaced by the service (PostgreSQL text
+    cannot hold them), rather than refusing the whole result."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(allow_blank=True, trim_whitespace=False, required=False, default="", **kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
+
+
+class ExecutionSpecOutputSerializer(serializers.Serializer):
+    execution_id = serializers.IntegerField()
+    agent_id = serializers.IntegerField()
+    attempt = serializers.IntegerField(help_text="This claim's number; the heartbeat and the result must carry it.")
+    token = serializers.CharField(help_text="Agent token valid for this execution only (BP_TOKEN in the sandbox).")
+    cpu_millicores = serializers.IntegerField()
+    memory_mb = serializers.IntegerField()
+    wall_seconds = serializers.IntegerField()
+    files = serializers.DictField(child=serializers.CharField(), help_text="The workspace: path -> base64 content.")
+    image = serializers.CharField()
+    pids_limit = serializers.IntegerField()
+    log_cap = serializers.IntegerField()
+    workspace_max_bytes = serializers.IntegerField()
+    lease_seconds = serializers.IntegerField()
+
+
+class ExecutionLeaseInputSerializer(serializers.Serializer):
+    attempt = StrictIntegerField(min_value=1)
+
+
+class ExecutionLeaseOutputSerializer(serializers.Serializer):
+    execution_id = serializers.IntegerField()
+    lease_expires_at = serializers.DateTimeField()
+
+
+class ExecutionResultInputSerializer(serializers.Serializer):
+    attempt = StrictIntegerField(min_value=1)
+    status = serializers.ChoiceField(choices=[str(s) for s in services.WORKER_STATUSES])
+    exit_code = StrictIntegerField(allow_null=True, required=False, default=None)
+    stdout = LogTextField()
+    stderr = LogTextField()
+    stdout_truncated = serializers.BooleanField(required=False, default=False)
+    stderr_truncated = serializers.BooleanField(required=False, default=False)
+    image = StrictCharField(allow_blank=True, required=False, default="")
+    error = LogTextField()
+    files = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        allow_null=True,
+        required=False,
+        default=None,
+        help_text="The workspace after the run (path -> base64), or null when none was returned.",
+    )
+    workspace_too_large = serializers.BooleanField(required=False, default=False)
+
+
+class ExecutionOutputSerializer(serializers.ModelSerializer):
+    bid_id = serializers.IntegerField()
+
+    class Meta:
+        model = Execution
+        fields = [
+            "id", "agent_id", "bid_id", "status", "cpu_millicores", "memory_mb", "wall_seconds", "attempts",
+            "exit_code", "stdout", "stderr", "stdout_truncated", "stderr_truncated", "error", "workspace_outcome",
+            "artifact", "artifact_submitted_at", "image", "refunded", "created_at", "started_at", "finished_at",
+        ]  # fmt: skip
+
+
+class WorkerHeartbeatInputSerializer(serializers.Serializer):
+    name = StrictCharField(max_length=100)
+    cpu_millicores = StrictIntegerField(min_value=0, max_value=10**9)
+    memory_mb = StrictIntegerField(min_value=0, max_value=10**9)
+
+
+class WorkerHeartbeatOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    cpu_millicores = serializers.IntegerField()
+    memory_mb = serializers.IntegerField()
+    last_seen = serializers.DateTimeField()
+
+
+class ArtifactInputSerializer(serializers.Serializer):
+    text = StrictCharField(allow_blank=True, trim_whitespace=False)
+
+
+class ArtifactOutputSerializer(serializers.Serializer):
+    execution_id = serializers.IntegerField(source="id")
+    chars = serializers.SerializerMethodField()
+    artifact_submitted_at = serializers.DateTimeField()
+
+    def get_chars(self, execution: Execution) -> int:
+        return len(execution.artifact)
+
+
+# --- worker endpoints -------------------------------------------------------------------------------------------
+
+
+class WorkerView(GenericAPIView):
+    # Agent tokens authenticate too, so that an agent is told 403 (not for agents) rather than 401.
+    authentication_classes = [WorkerTokenAuthentication, AgentTokenAuthentication]
+    permission_classes = [IsWorker]
+
+
+class ExecutionClaimView(WorkerView):
+    serializer_class = ExecutionSpecOutputSerializer
+
+    @extend_schema(operation_id="sandbox_execution_claim", request=None, responses=ExecutionSpecOutputSerializer)
+    def post(self, request: Request, execution_id: int) -> Response:
+        spec = services.claim_execution(execution_id=execution_id, worker=request.user)
+        return Response(ExecutionSpecOutputSerializer(asdict(spec)).data)
+
+
+class ExecutionHeartbeatView(WorkerView):
+    serializer_class = ExecutionLeaseInputSerializer
+
+    @extend_schema(
+        operation_id="sandbox_execution_heartbeat",
+        request=ExecutionLeaseInputSerializer,
+        responses=ExecutionLeaseOutputSerializer,
+    )
+    def post(self, request: Request, execution_id: int) -> Response:
+        payload = ExecutionLeaseInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        expires = services.renew_execution_lease(
+            execution_id=execution_id, worker=request.user, attempt=payload.validated_data["attempt"]
+        )
+        data = {"execution_id": execution_id, "lease_expires_at": expires}
+        return Response(ExecutionLeaseOutputSerializer(data).data)
+
+
+class ExecutionResultView(WorkerView):
+    serializer_class = ExecutionResultInputSerializer
+
+    @extend_schema(
+        operation_id="sandbox_execution_result",
+        request=ExecutionResultInputSerializer,
+        responses={201: ExecutionOutputSerializer},
+    )
+    def post(self, request: Request, execution_id: int) -> Response:
+        payload = ExecutionResultInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        attempt = data.pop("attempt")
+        encoded = data.pop("files")
+        outcome = services.ExecutionOutcome(**data, files=None if encoded is None else services.decode_files(encoded))
+        execution = services.record_execution_result(
+            execution_id=execution_id, worker=request.user, attempt=attempt, outcome=outcome
+        )
+        return Response(ExecutionOutputSerializer(execution).data, status=status.HTTP_201_CREATED)
+
+
+class WorkerHeartbeatView(WorkerView):
+    serializer_class = WorkerHeartbeatInputSerializer
+
+    @extend_schema(
+        operation_id="sandbox_worker_heartbeat",
+        request=WorkerHeartbeatInputSerializer,
+        responses=WorkerHeartbeatOutputSerializer,
+    )
+    def post(self, request: Request) -> Response:
+        payload = WorkerHeartbeatInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        host = market.report_worker_capacity(**payload.validated_data)
+        return Response(WorkerHeartbeatOutputSerializer(host).data)
+
+
+# --- agent endpoints --------------------------------------------------------------------------------------------
+
+
+class ArtifactView(GenericAPIView):
+    permission_classes = [IsAgent]
+    throttle_scope = "writes"
+    serializer_class = ArtifactInputSerializer
+
+    @extend_schema(
+        operation_id="sandbox_artifact_submit", request=ArtifactInputSerializer, responses=ArtifactOutputSerializer
+    )
+    def post(self, request: Request) -> Response:
+        payload = ArtifactInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        execution = services.submit_artifact(token=request.auth, text=payload.validated_data["text"])
+        return Response(ArtifactOutputSerializer(execution).data)
+
+
+class ExecutionsView(GenericAPIView):
+    permission_classes = [IsAgent]
+    throttle_scope = "reads"
+    serializer_class = ExecutionOutputSerializer
+
+    @extend_schema(operation_id="sandbox_executions_list", responses=ExecutionOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.agent_executions(agent_id=request.user.id))
+        return self.get_paginated_response(ExecutionOutputSerializer(page, many=True).data)
+
+
+class ExecutionDetailView(GenericAPIView):
+    permission_classes = [IsAgent]
+    throttle_scope = "reads"
+    serializer_class = ExecutionOutputSerializer
+
+    @extend_schema(operation_id="sandbox_executions_retrieve", responses=ExecutionOutputSerializer)
+    def get(self, request: Request, execution_id: int) -> Response:
+        execution = selectors.agent_execution(agent_id=request.user.id, execution_id=execution_id)
+        return Response(ExecutionOutputSerializer(execution).data)

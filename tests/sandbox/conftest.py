@@ -1,0 +1,53 @@
+"""Sandbox fixtures. Imports of Django code stay inside fixtures: test_docker_runner.py also runs without Django."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Any:
+    import docker
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:
+        pytest.fail(f"Docker engine not reachable ({exc}): run scripts/ensure-docker.sh", pytrace=False)
+    return client
+
+
+@pytest.fixture(scope="session")
+def runtime_image(docker_client: Any) -> str:
+    from sandbox.image import ensure_runtime_image
+
+    return ensure_runtime_image(docker_client)
+
+
+@pytest.fixture
+def enqueued(sandbox_enqueued: list[int]) -> list[int]:
+    """Execution ids handed to Celery on commit (recorded by tests/conftest.py instead of published)."""
+    return sandbox_enqueued
+
+
+@pytest.fixture
+def live_worker(live_server: Any, settings: Any, docker_client: Any, runtime_image: str) -> Iterator[str]:
+    """This process acts as a sandbox worker of the live server: a real worker token, BP_API_URL, a unique name.
+    Afterwards no container of this worker may be left."""
+    from sandbox.docker_runner import LABEL_EXECUTION, LABEL_WORKER
+    from tests.factories import make_worker
+
+    name = f"pytest-{uuid.uuid4().hex[:8]}"
+    _token, raw = make_worker(name=name)
+    settings.BP_API_URL = live_server.url
+    settings.BP_WORKER_TOKEN = raw
+    settings.BP_WORKER_NAME = name
+    yield name
+    left = docker_client.containers.list(all=True, filters={"label": [LABEL_EXECUTION, f"{LABEL_WORKER}={name}"]})
+    for container in left:
+        container.remove(force=True)
+    assert not left, f"containers left behind: {[c.name for c in left]}"
