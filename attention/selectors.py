@@ -1,0 +1,71 @@
+"""Reads of the attention app used by more than one caller (API, admin, tasks)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from attention import errors
+from attention.models import AttentionBid, AttentionState, AttentionTick, HumanReward
+from economy.models import Agent
+
+JUDGES_GROUP = "judges"
+
+
+def default_attention_state() -> AttentionState:
+    """The state row as first created (from settings), unsaved."""
+    return AttentionState(
+        id=1,
+        price=settings.ATTENTION_RESERVE_PRICE,
+        floor=settings.ATTENTION_PRICE_FLOOR,
+        ceiling=settings.ATTENTION_PRICE_CEILING,
+    )
+
+
+def attention_state() -> AttentionState:
+    return AttentionState.objects.filter(id=1).first() or default_attention_state()
+
+
+def is_judge(user: object) -> bool:
+    """A judge is an active Django user in the ``judges`` group (superusers too only when in the group)."""
+    if user is None or isinstance(user, Agent) or not getattr(user, "is_active", False):
+        return False
+    groups = getattr(user, "groups", None)
+    return groups is not None and groups.filter(name=JUDGES_GROUP).exists()
+
+
+def agent_attention_bids(*, agent_id: int, status: str | None = None) -> QuerySet[AttentionBid]:
+    bids = AttentionBid.objects.filter(agent_id=agent_id).select_related("hold").order_by("-id")
+    return bids.filter(status=status) if status else bids
+
+
+def agent_attention_bid(*, agent_id: int, bid_id: int) -> AttentionBid:
+    bid = agent_attention_bids(agent_id=agent_id).filter(id=bid_id).first()
+    if bid is None:
+        raise errors.UnknownAttentionBid(f"No attention bid {bid_id} of yours.")
+    return bid
+
+
+def attention_ticks() -> QuerySet[AttentionTick]:
+    return AttentionTick.objects.order_by("-number")
+
+
+def review_queue(*, judge: object | None = None) -> QuerySet[HumanReward]:
+    """Queued items, oldest first; for a judge, without the agents that judge owns (they may not score them)."""
+    queue = (
+        HumanReward.objects.filter(status=HumanReward.Status.QUEUED)
+        .select_related("agent", "agent__parent", "execution")
+        .order_by("queued_at", "id")
+    )
+    judge_id = getattr(judge, "pk", None)
+    if judge_id is not None:
+        queue = queue.exclude(agent__owner_id=judge_id)
+    return queue
+
+
+def next_review_item(*, judge: object, after: HumanReward | None = None) -> HumanReward | None:
+    """The oldest queued item this judge may score (strictly after ``after`` in queue order, when given)."""
+    queue = review_queue(judge=judge)
+    if after is not None:
+        queue = queue.filter(queued_at__gte=after.queued_at).exclude(queued_at=after.queued_at, id__lte=after.id)
+    return queue.first()

@@ -1,0 +1,350 @@
+"""Every write of the attention app: attention bids, the attention tick, scores and rewards.
+
+- An agent offers credits to put one of its SUCCEEDED executions that carries an artifact in front of a judge; the
+  maximum is held in escrow at once (``economy.hold_credits``).
+- The attention tick sells one slot (supply 1) in a second-price auction: the highest bid wins (ties: earliest) and
+  pays the second-highest bid, at least the reserve price and never more than its own maximum; every other bid is
+  released, all in one set-based settlement. The reserve follows its utilization's moving average with the market's
+  bounded controller. The winner's execution enters the judges' queue as a ``HumanReward`` item.
+- A score (0..10, by a judge or the scripted judge) mints ``score * REWARD_PER_POINT`` credits to the agent exactly
+  once per item: the conditional update QUEUED → SCORED and the mint share one transaction.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ImproperlyConfigured
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from attention import errors
+from attention.models import MAX_SCORE, AttentionBid, AttentionState, AttentionTick, HumanReward
+from attention.selectors import JUDGES_GROUP, default_attention_state, is_judge
+from economy import errors as ledger_errors
+from economy import services as ledger
+from economy.models import Agent, Transfer
+from market.bundles import next_price
+from sandbox.errors import UnknownExecution
+from sandbox.models import Execution
+
+log = logging.getLogger(__name__)
+
+JUDGE_PERMISSIONS = [("attention", "view_humanreward")]
+
+
+# --- the state row ------------------------------------------------------------------------------------------------
+
+
+def _lock_state(*, exclusive: bool) -> AttentionState:
+    """Lock the state row (shared for bidders, exclusive for the tick and staff edits), creating it if missing."""
+    if not AttentionState.objects.filter(id=1).exists():
+        try:
+            with transaction.atomic():
+                default_attention_state().save(force_insert=True)
+        except IntegrityError:
+            pass  # created concurrently
+    if connection.vendor == "postgresql" and not exclusive:
+        return AttentionState.objects.raw(f"SELECT * FROM {AttentionState._meta.db_table} WHERE id = 1 FOR SHARE")[0]
+    return AttentionState.objects.select_for_update().get(id=1)
+
+
+def update_attention_state(*, changes: dict[str, object]) -> AttentionState:
+    """Staff edit the controller (price, floor, ceiling, target, smoothing); other fields move only by ticks."""
+    editable = {"price", "floor", "ceiling", "target_utilization", "ema_alpha"}
+    unknown = set(changes) - editable
+    if unknown:
+        raise ledger_errors.DomainError(f"Not editable: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        state = _lock_state(exclusive=True)
+        for name, value in changes.items():
+            setattr(state, name, value)
+        try:
+            with transaction.atomic():
+                state.save(update_fields=[*changes, "updated_at"])
+        except IntegrityError as exc:
+            raise ledger_errors.DomainError(
+                "The price must lie within 0 < floor <= price <= ceiling; target and smoothing within (0, 1]."
+            ) from exc
+        return state
+
+
+# --- bids ---------------------------------------------------------------------------------------------------------
+
+
+def place_attention_bid(*, agent_id: int, execution_id: int, max_price: int) -> AttentionBid:
+    """Offer up to ``max_price`` credits to put one of the agent's own executions in front of a judge.
+
+    Only a SUCCEEDED execution carrying a (non-blank) artifact qualifies, once: not while it has a pending bid, not
+    once it was queued or judged. The maximum must reach the reserve price and is held in escrow at once.
+    """
+    ledger.validate_amount(max_price)
+    with transaction.atomic():
+        state = _lock_state(exclusive=False)
+        # Lock the execution so that two bids for it are taken one after the other.
+        execution = Execution.objects.select_for_update().filter(id=execution_id, agent_id=agent_id).first()
+        if execution is None:
+            raise UnknownExecution(f"No execution {execution_id} of yours.")
+        if execution.status != Execution.Status.SUCCEEDED:
+            raise errors.ExecutionNotSucceeded(f"Execution {execution_id} is {execution.status}, not SUCCEEDED.")
+        if not execution.artifact.strip():
+            raise errors.NoArtifact(f"Execution {execution_id} carries no artifact.")
+        item_status = HumanReward.objects.filter(execution_id=execution_id).values_list("status", flat=True).first()
+        if item_status == HumanReward.Status.QUEUED:
+            raise errors.ExecutionAlreadyQueued(f"Execution {execution_id} is in the judges' queue.")
+        if item_status == HumanReward.Status.SCORED:
+            raise errors.ExecutionAlreadyJudged(f"Execution {execution_id} was already judged.")
+        if AttentionBid.objects.filter(execution_id=execution_id, status=AttentionBid.Status.PENDING).exists():
+            raise errors.AttentionBidPending(f"Execution {execution_id} already has a pending attention bid.")
+        if max_price < state.price:
+            raise errors.BidBelowReserve(f"The attention reserve price is {state.price} credits.", reserve=state.price)
+        hold = ledger.hold_credits(
+            agent_id=agent_id, amount=max_price, memo=f"attention bid for execution {execution_id}"
+        )
+        return AttentionBid.objects.create(
+            agent_id=agent_id,
+            execution_id=execution_id,
+            tick_number=state.open_tick,
+            max_price=max_price,
+            hold=hold,
+        )
+
+
+def cancel_attention_bid(*, agent_id: int, bid_id: int) -> AttentionBid:
+    """Withdraw a pending attention bid before its tick; the escrow is released in full."""
+    with transaction.atomic():
+        _lock_state(exclusive=False)
+        bid = AttentionBid.objects.filter(id=bid_id, agent_id=agent_id).first()
+        if bid is None:
+            raise errors.UnknownAttentionBid(f"No attention bid {bid_id} of yours.")
+        cancelled = AttentionBid.objects.filter(id=bid_id, status=AttentionBid.Status.PENDING).update(
+            status=AttentionBid.Status.CANCELLED, closed_at=timezone.now()
+        )
+        if cancelled != 1:
+            raise errors.AttentionBidClosed(f"Attention bid {bid_id} is {bid.status}.")
+        ledger.release_hold(hold_id=bid.hold_id, memo=f"attention bid {bid_id} cancelled")
+        bid.refresh_from_db()
+        return bid
+
+
+def cancel_open_attention_bids(*, agent_id: int) -> int:
+    """Cancel every pending attention bid of an agent (for when it dies)."""
+    count = 0
+    pending = AttentionBid.objects.filter(agent_id=agent_id, status=AttentionBid.Status.PENDING)
+    for bid_id in pending.values_list("id", flat=True):
+        try:
+            cancel_attention_bid(agent_id=agent_id, bid_id=bid_id)
+            count += 1
+        except errors.AttentionBidClosed:
+            pass
+    return count
+
+
+# --- the tick -----------------------------------------------------------------------------------------------------
+
+
+def run_attention_tick(*, slot: int | None = None) -> AttentionTick | None:
+    """Sell the one slot of this tick, settle every bid, queue the winner's execution and move the reserve.
+
+    Returns the tick, or None when the beat ``slot`` already ran (a duplicate or late delivery changes nothing).
+    """
+    with transaction.atomic():
+        state = _lock_state(exclusive=True)
+        if slot is not None and AttentionTick.objects.filter(slot=slot).exists():
+            return None
+        number = state.open_tick
+        reserve = state.price
+        now = timezone.now()
+        # Every pending bid joined this tick: bids record the open tick under the shared lock, and each tick
+        # closes all of its own. Filtering by tick number keeps the query on an index however long the history.
+        pending = AttentionBid.objects.filter(tick_number=number, status=AttentionBid.Status.PENDING)
+        # Only bids at or above the reserve, by living agents, can win: the top two decide everything.
+        top = list(
+            pending.filter(max_price__gte=reserve, agent__status=Agent.Status.ALIVE)
+            .order_by("-max_price", "id")
+            .values_list("id", "max_price")[:2]
+        )
+        winner_id = price = None
+        if top:
+            winner_id, winner_max = top[0]
+            second = top[1][1] if len(top) > 1 else 0
+            price = min(winner_max, max(reserve, second))
+            pending.filter(id=winner_id).update(status=AttentionBid.Status.WON, price=price, closed_at=now)
+        pending.exclude(id=winner_id).update(status=AttentionBid.Status.LOST, closed_at=now)
+
+        tick_bids = AttentionBid.objects.filter(
+            tick_number=number, status__in=[AttentionBid.Status.WON, AttentionBid.Status.LOST]
+        )
+        ledger.settle_holds_bulk(
+            settlements=tick_bids.values_list("hold_id", Coalesce("price", Value(0))), memo=f"attention tick {number}"
+        )
+        if winner_id is not None:
+            bid = AttentionBid.objects.get(id=winner_id)
+            HumanReward.objects.create(
+                execution_id=bid.execution_id,
+                agent_id=bid.agent_id,
+                bid=bid,
+                tick_number=number,
+                price_paid=price,
+                queued_at=now,
+            )
+
+        state.open_tick = number + 1
+        state.utilization = 1.0 if winner_id is not None else 0.0
+        state.utilization_ema = state.ema_alpha * state.utilization + (1 - state.ema_alpha) * state.utilization_ema
+        state.price = next_price(
+            price=state.price,
+            utilization_ema=state.utilization_ema,
+            target=state.target_utilization,
+            floor=state.floor,
+            ceiling=state.ceiling,
+        )
+        state.save(update_fields=["open_tick", "utilization", "utilization_ema", "price", "updated_at"])
+        return AttentionTick.objects.create(
+            number=number,
+            slot=slot,
+            started_at=now,
+            finished_at=timezone.now(),
+            bids=tick_bids.count(),
+            winner_id=winner_id,
+            price=price,
+            reserve=reserve,
+            next_price=state.price,
+            utilization=state.utilization,
+            utilization_ema=state.utilization_ema,
+        )
+
+
+# --- judges and scores --------------------------------------------------------------------------------------------
+
+
+def ensure_judges_group() -> Group:
+    """The ``judges`` group with its minimal permission (seeing review items in the admin), created if missing."""
+    group, _ = Group.objects.get_or_create(name=JUDGES_GROUP)
+    for app_label, codename in JUDGE_PERMISSIONS:
+        permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+        if permission is not None:
+            group.permissions.add(permission)
+    return group
+
+
+def add_judge(*, user) -> None:
+    """Make ``user`` a judge: a member of the judges group with admin access (is_staff)."""
+    with transaction.atomic():
+        user.groups.add(ensure_judges_group())
+        if not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+
+
+def _validate_score(score: object) -> int:
+    if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= MAX_SCORE:
+        raise errors.InvalidScore(f"A score is an integer from 0 to {MAX_SCORE}.")
+    return score
+
+
+def _record_score(*, item: HumanReward, score: int, comment: str, judge, judged_by: str) -> HumanReward:
+    """QUEUED → SCORED and the mint, in one transaction; only one caller ever wins the conditional update."""
+    now = timezone.now()
+    with transaction.atomic():
+        scored = HumanReward.objects.filter(id=item.id, status=HumanReward.Status.QUEUED).update(
+            status=HumanReward.Status.SCORED,
+            score=score,
+            comment=comment,
+            judge=judge,
+            judged_by=judged_by[:200],
+            scored_at=now,
+        )
+        if scored != 1:
+            raise errors.AlreadyScored(f"Execution {item.execution_id} was already scored.")
+        amount = score * settings.REWARD_PER_POINT
+        transfer_id, note = None, ""
+        if amount > 0:
+            memo = f"reward: execution {item.execution_id} scored {score} by {judged_by}"
+            try:
+                transfer = ledger.mint_credits(
+                    agent_id=item.agent_id,
+                    amount=amount,
+                    memo=memo[: settings.BP_MEMO_MAX_LENGTH],
+                    kind=Transfer.Kind.REWARD,
+                )
+                transfer_id = transfer.id
+            except ledger_errors.AgentDead:
+                amount, note = 0, "the agent died before it was scored: nothing minted"
+        else:
+            amount = 0
+        HumanReward.objects.filter(id=item.id).update(minted=amount, transfer_id=transfer_id, note=note)
+    item.refresh_from_db()
+    return item
+
+
+def judge_execution(*, judge, execution_id: int, score: int, comment: str = "") -> HumanReward:
+    """A judge scores a queued execution: ``score * REWARD_PER_POINT`` credits are minted to its agent, once.
+
+    Refused: a score that is not an integer 0..10, a caller outside the judges group, an execution not in the queue
+    (or already scored), and an agent the judge owns. A score of 0 closes the item and mints nothing; so does a
+    score for an agent that died meanwhile (the economy never mints to the dead).
+    """
+    _validate_score(score)
+    if not isinstance(comment, str):
+        raise ledger_errors.DomainError("The comment must be text.")
+    if not is_judge(judge):
+        raise errors.NotAJudge()
+    item = HumanReward.objects.select_related("agent").filter(execution_id=execution_id).first()
+    if item is None:
+        raise errors.NotInQueue(f"Execution {execution_id} is not in the judges' queue.")
+    if item.status != HumanReward.Status.QUEUED:
+        raise errors.AlreadyScored(f"Execution {execution_id} was already scored.")
+    if item.agent.owner_id is not None and item.agent.owner_id == judge.pk:
+        raise errors.JudgeOwnsAgent(f"You own agent {item.agent_id}; another judge must score it.")
+    return _record_score(item=item, score=score, comment=comment, judge=judge, judged_by=judge.get_username())
+
+
+# --- the scripted judge -------------------------------------------------------------------------------------------
+
+
+def load_scorer(path: str) -> Callable[[str], int]:
+    """Import ``module:function`` (a scoring function given the artifact text, returning 0..10)."""
+    module_name, sep, attribute = path.partition(":")
+    if not sep or not module_name or not attribute:
+        raise ImproperlyConfigured(f"ATTENTION_JUDGE must look like 'module:function', got {path!r}")
+    try:
+        scorer = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ImproperlyConfigured(f"ATTENTION_JUDGE {path!r} cannot be imported: {exc}") from exc
+    if not callable(scorer):
+        raise ImproperlyConfigured(f"ATTENTION_JUDGE {path!r} is not callable")
+    return scorer
+
+
+def run_scripted_judge(*, limit: int = 100) -> list[int]:
+    """Apply the ``ATTENTION_JUDGE`` function to queued items, oldest first; return the ids it scored.
+
+    Does nothing when ATTENTION_JUDGE is empty (the human queue). The function sees only the artifact; a result that
+    is not an integer 0..10 (or an exception) is logged and leaves the item queued. Items a human scored meanwhile
+    are skipped.
+    """
+    path = settings.ATTENTION_JUDGE
+    if not path:
+        return []
+    scorer = load_scorer(path)
+    scored: list[int] = []
+    queued = HumanReward.objects.filter(status=HumanReward.Status.QUEUED).select_related("execution")
+    for item in queued.order_by("queued_at", "id")[:limit]:
+        try:
+            score = _validate_score(scorer(item.execution.artifact))
+        except Exception:
+            log.exception("ATTENTION_JUDGE %s failed on execution %s; left queued", path, item.execution_id)
+            continue
+        try:
+            _record_score(item=item, score=score, comment="", judge=None, judged_by=f"function:{path}")
+        except errors.AlreadyScored:
+            continue
+        scored.append(item.id)
+    return scored
