@@ -4,7 +4,7 @@ PY := .venv/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bp
 export BP_INSECURE_DEV_KEY ?= 1
 
-.PHONY: run test test-pg test-sqlite bootstrap services docker lint check bench clean
+.PHONY: run test test-pg test-sqlite bootstrap services docker lint check bench bench-execution clean
 
 ## The main job on the embedded default (SQLite, one process).
 run: bootstrap
@@ -18,7 +18,7 @@ test-pg:
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest
 
 test-sqlite:
-	BP_TEST_SQLITE=1 DATABASE_URL=sqlite:///var/test-sqlite.sqlite3 $(PY) -m pytest tests/economy tests/market -m "not postgres"
+	BP_TEST_SQLITE=1 DATABASE_URL=sqlite:///var/test-sqlite.sqlite3 $(PY) -m pytest tests/economy tests/market tests/attention tests/evolution -m "not postgres"
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -42,6 +42,10 @@ check: lint test
 
 bench: bootstrap services
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/ledger.py
+
+## Dispatch-to-result time of a trivial execution beside a plain `docker run` of the runtime image.
+bench-execution: bootstrap docker
+	$(PY) bench/execution.py
 
 clean:
 	rm -rf .venv var/*.sqlite3*

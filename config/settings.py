@@ -7,6 +7,7 @@ the defaults are safe for local use and run the embedded default (SQLite, no Red
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -38,6 +39,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "economy",
     "market",
+    "sandbox",
+    "rest_framework.authtoken",
+    "attention",
+    "evolution",
 ]
 
 MIDDLEWARE = [
@@ -98,6 +103,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "economy.auth.AgentTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",  # judges: Authorization: Token <key>
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -120,7 +126,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "BidStatusEnum": "market.models.Bid.Status",  # attention bids share these choices
+        "HumanRewardStatusEnum": "attention.models.HumanReward.Status",
+    },
 }
 
 # --- Celery (distributed mode) ---------------------------------------------------------------
@@ -158,6 +167,57 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
 }
 
+# --- The sandbox ----------------------------------------------------------------------------
+# Worker hosts need only these (no database): the API to talk to and their own token and name.
+BP_API_URL = env_str("BP_API_URL", "http://127.0.0.1:8000")
+BP_WORKER_TOKEN = env_str("BP_WORKER_TOKEN", "")
+BP_WORKER_NAME = env_str("BP_WORKER_NAME", "") or socket.gethostname()
+BP_WORKER_CPU_MILLICORES = env_int("BP_WORKER_CPU_MILLICORES", 1000 * (os.cpu_count() or 1))
+BP_WORKER_MEMORY_MB = env_int("BP_WORKER_MEMORY_MB", 2048)
+SANDBOX_CAPACITY_HEARTBEAT_SECONDS = env_int("SANDBOX_CAPACITY_HEARTBEAT_SECONDS", 30)
+SANDBOX_STAGING_DIR = env_str("SANDBOX_STAGING_DIR", None)  # must be on the docker host; default: the temp dir
+# Limits the API hands to workers with each execution.
+SANDBOX_IMAGE = env_str("SANDBOX_IMAGE", "")  # empty: bp-agent-runtime:<hash of sandbox/runtime>
+SANDBOX_WORKSPACE_MAX_BYTES = env_int("SANDBOX_WORKSPACE_MAX_BYTES", 512 * 1024)
+SANDBOX_WORKSPACE_MAX_FILES = env_int("SANDBOX_WORKSPACE_MAX_FILES", 256)
+SANDBOX_ARTIFACT_MAX_CHARS = env_int("SANDBOX_ARTIFACT_MAX_CHARS", 64 * 1024)
+SANDBOX_LOG_CAP = env_int("SANDBOX_LOG_CAP", 64 * 1024)
+SANDBOX_PIDS_LIMIT = env_int("SANDBOX_PIDS_LIMIT", 64)
+SANDBOX_LEASE_SECONDS = env_int("SANDBOX_LEASE_SECONDS", 30)
+SANDBOX_TOKEN_MARGIN_SECONDS = env_int("SANDBOX_TOKEN_MARGIN_SECONDS", 60)
+SANDBOX_TASK_TIME_LIMIT = env_int("SANDBOX_TASK_TIME_LIMIT", MARKET_BUNDLE_LIMITS["wall_seconds"][1] + 180)
+SANDBOX_REAP_SECONDS = env_int("SANDBOX_REAP_SECONDS", 15)
+# "celery": winners' executions are sent to the sandbox queue; "embedded": run_economy runs them itself.
+SANDBOX_DISPATCH = env_str("SANDBOX_DISPATCH", "celery")
+CELERY_BEAT_SCHEDULE["sandbox-reap"] = {
+    "task": "sandbox.reap",
+    "schedule": float(SANDBOX_REAP_SECONDS),
+    "options": {"queue": "ticks", "expires": float(SANDBOX_REAP_SECONDS)},
+}
+
+# --- Attention and judges ------------------------------------------------------------------
+ATTENTION_TICK_SECONDS = env_int("ATTENTION_TICK_SECONDS", 30)
+# The reserve price's starting value and bounds, in whole credits (staff change them later in the admin). Keep the
+# floor at 5 or more: below it even the controller's largest step (12.5 %) rounds to no change.
+ATTENTION_RESERVE_PRICE = env_int("ATTENTION_RESERVE_PRICE", 20)
+ATTENTION_PRICE_FLOOR = env_int("ATTENTION_PRICE_FLOOR", 10)
+ATTENTION_PRICE_CEILING = env_int("ATTENTION_PRICE_CEILING", 1_000_000)
+REWARD_PER_POINT = env_int("REWARD_PER_POINT", 100)  # credits minted per point of a judge's score (0..10)
+ATTENTION_JUDGE = env_str("ATTENTION_JUDGE", "")  # module:function scoring artifacts unattended; empty: human judges
+ATTENTION_JUDGE_TARGET = env_str("ATTENTION_JUDGE_TARGET", "")  # the phrase attention.judges:target_judge rewards
+ATTENTION_JUDGE_SECONDS = env_int("ATTENTION_JUDGE_SECONDS", 10)
+CELERY_BEAT_SCHEDULE["attention-tick"] = {
+    "task": "attention.run_tick",
+    "schedule": float(ATTENTION_TICK_SECONDS),
+    "options": {"queue": "ticks", "expires": float(ATTENTION_TICK_SECONDS)},
+}
+if ATTENTION_JUDGE:
+    CELERY_BEAT_SCHEDULE["attention-judge"] = {
+        "task": "attention.judge_queue",
+        "schedule": float(ATTENTION_JUDGE_SECONDS),
+        "options": {"queue": "ticks", "expires": float(ATTENTION_JUDGE_SECONDS)},
+    }
+
 # --- The economy ----------------------------------------------------------------------------
 # Money is an integer count of the smallest unit ("credits").
 BP_MAX_AMOUNT = env_int("BP_MAX_AMOUNT", 10**15)
@@ -168,4 +228,21 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Refused requests (4xx) are part of an agent economy's normal life; server errors are still logged.
+    "loggers": {"django.request": {"level": env_str("REQUEST_LOG_LEVEL", "ERROR")}},
+}
+
+# --- Evolution: life cycle and the embedded economy --------------------------------------------
+GENESIS_ENDOWMENT = env_int("GENESIS_ENDOWMENT", 1000)
+SPAWN_FEE = env_int("SPAWN_FEE", 20)
+SPAWN_MIN_ENDOWMENT = env_int("SPAWN_MIN_ENDOWMENT", 50)
+POPULATION_CAP = env_int("POPULATION_CAP", 64)
+UPKEEP_PER_TICK = env_int("UPKEEP_PER_TICK", 2)
+MESSAGE_MAX_CHARS = env_int("MESSAGE_MAX_CHARS", 2000)
+# Where new messages are published for live consumers (channel bp:messages:<agent id>); empty: not published.
+BP_REDIS_URL = env_str("BP_REDIS_URL", CELERY_BROKER_URL)
+CELERY_BEAT_SCHEDULE["life-tick"] = {
+    "task": "evolution.life_tick",
+    "schedule": float(MARKET_TICK_SECONDS),
+    "options": {"queue": "ticks", "expires": float(MARKET_TICK_SECONDS)},
 }

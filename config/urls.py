@@ -8,4 +8,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("economy.urls")),
     path("", include("market.urls")),
+    path("", include("sandbox.urls")),
+    path("", include("attention.urls")),
+    path("", include("evolution.urls")),
 ]

@@ -180,8 +180,10 @@ def create_agent(
     credits: int = 0,
     parent: Agent | None = None,
     memo: str = "genesis endowment",
-) -> tuple[Agent, IssuedToken]:
-    """Create an agent with its account and an API token; mint ``credits`` to it when positive."""
+    owner_id: int | None = None,
+    issue_token: bool = True,
+) -> tuple[Agent, IssuedToken | None]:
+    """Create an agent with its account (and an API token unless told not to); mint ``credits`` when positive."""
     name = name.strip()
     if not name or len(name) > 100:
         error = errors.DomainError("Name must be 1 to 100 characters.")
@@ -189,11 +191,16 @@ def create_agent(
         raise error
     if isinstance(credits, bool) or not isinstance(credits, int) or credits < 0:
         raise errors.InvalidAmount("Credits must be a non-negative integer.")
-    agent = Agent.objects.create(name=name, parent=parent, generation=(parent.generation + 1) if parent else 0)
+    agent = Agent.objects.create(
+        name=name,
+        parent=parent,
+        generation=(parent.generation + 1) if parent else 0,
+        owner_id=owner_id if owner_id is not None else (parent.owner_id if parent else None),
+    )
     Account.objects.create(agent=agent)
     if credits:
         mint_credits(agent_id=agent.id, amount=credits, memo=memo)
-    return agent, issue_agent_token(agent=agent, label="created")
+    return agent, issue_agent_token(agent=agent, label="created") if issue_token else None
 
 
 # --- the ledger -------------------------------------------------------------------------------------------------
@@ -549,3 +556,59 @@ def settle_holds_bulk(*, settlements: QuerySet, to_account_id: int = TREASURY_AC
         )
         cursor.execute("DELETE FROM bp_settle_batch")
     return count
+
+
+def charge_living_agents(*, amount: int, memo: str = "", kind: str = Transfer.Kind.UPKEEP) -> list[int]:
+    """Burn ``amount`` from every living agent that can pay it, set-based, in one transaction.
+
+    Returns the ids of the living agents that could not pay (they paid nothing).
+    """
+    validate_amount(amount)
+    _validate_memo(memo)
+    now = timezone.now()
+    pg = connection.vendor == "postgresql"
+    with transaction.atomic(), connection.cursor() as cursor:
+        int_type = "bigint" if pg else "integer"
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS bp_charge_batch (account_id {int_type} PRIMARY KEY)")
+        cursor.execute("DELETE FROM bp_charge_batch")
+        if pg:
+            cursor.execute(
+                """
+                SELECT acc.id FROM economy_account acc LEFT JOIN economy_agent ag ON ag.id = acc.agent_id
+                WHERE acc.id = %s OR ag.status = 'alive' ORDER BY acc.id FOR UPDATE OF acc
+                """,
+                [TREASURY_ACCOUNT_ID],
+            )
+        cursor.execute(
+            """
+            INSERT INTO bp_charge_batch (account_id)
+            SELECT acc.id FROM economy_account acc JOIN economy_agent ag ON ag.id = acc.agent_id
+            WHERE ag.status = 'alive' AND acc.balance >= %s
+            """,
+            [amount],
+        )
+        cursor.execute(
+            """
+            INSERT INTO economy_transfer (debit_id, credit_id, amount, kind, memo, created_at, request_hash)
+            SELECT account_id, %s, %s, %s, %s, %s, '' FROM bp_charge_batch
+            """,
+            [TREASURY_ACCOUNT_ID, amount, kind, memo, now],
+        )
+        cursor.execute(
+            "UPDATE economy_account SET balance = balance - %s WHERE id IN (SELECT account_id FROM bp_charge_batch)",
+            [amount],
+        )
+        cursor.execute(
+            "UPDATE economy_account SET balance = balance + %s * (SELECT count(*) FROM bp_charge_batch) WHERE id = %s",
+            [amount, TREASURY_ACCOUNT_ID],
+        )
+        cursor.execute(
+            """
+            SELECT ag.id FROM economy_agent ag JOIN economy_account acc ON acc.agent_id = ag.id
+            WHERE ag.status = 'alive' AND acc.id NOT IN (SELECT account_id FROM bp_charge_batch)
+            ORDER BY ag.id
+            """
+        )
+        unpaid = [row[0] for row in cursor.fetchall()]
+        cursor.execute("DELETE FROM bp_charge_batch")
+    return unpaid

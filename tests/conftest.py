@@ -47,3 +47,15 @@ def api() -> APIClient:
 def postgres_only() -> None:
     if connection.vendor != "postgresql":
         pytest.fail("this test needs PostgreSQL (DATABASE_URL=postgres://...)")
+
+
+@pytest.fixture(autouse=True)
+def sandbox_enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Execution ids handed to Celery when a tick commits, recorded instead of published: transactional tests
+    commit, and their ticks must not leave messages on the developer's broker. (The Celery worker test publishes
+    to its own Redis database explicitly.)"""
+    from sandbox import tasks
+
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.run_execution, "delay", lambda execution_id: sent.append(execution_id))
+    return sent

@@ -66,8 +66,52 @@ def make_execution(*, agent: Agent, cpu_millicores: int = 500, memory_mb: int = 
     from market.services import place_bid, run_market_tick
     from sandbox.models import Execution
 
-    bid = place_bid(
-        agent_id=agent.id, bundle=ResourceBundle(cpu_millicores, memory_mb, wall_seconds), max_price=500
-    )
+    bid = place_bid(agent_id=agent.id, bundle=ResourceBundle(cpu_millicores, memory_mb, wall_seconds), max_price=500)
     run_market_tick()
     return Execution.objects.get(bid_id=bid.id)
+
+
+# --- attention ----------------------------------------------------------------------------------------------------
+
+
+def make_finished_execution(*, agent: Agent, artifact: str = "an artifact", status: str = "SUCCEEDED"):
+    """An execution of ``agent`` (won in a market tick of its own, so the agent needs 501 credits) that finished
+    with ``status`` carrying ``artifact``; the rows are updated directly, as a worker's result would."""
+    from django.utils import timezone
+
+    from sandbox.models import Execution
+
+    execution = make_execution(agent=agent)
+    now = timezone.now()
+    Execution.objects.filter(id=execution.id).update(
+        status=status, artifact=artifact, artifact_submitted_at=now if artifact else None, finished_at=now
+    )
+    execution.refresh_from_db()
+    return execution
+
+
+def make_user(*, username: str | None = None, staff: bool = False, judge: bool = False, password: str = "test-pw"):  # noqa: S107
+    """A Django user; ``judge`` puts it in the judges group (a judge is staff too, to reach the admin)."""
+    from django.contrib.auth.models import User
+
+    from attention.services import add_judge
+
+    user = User.objects.create_user(username=username or f"user-{next(_names)}", password=password, is_staff=staff)
+    if judge:
+        add_judge(user=user)
+    return user
+
+
+def make_review_item(*, agent: Agent | None = None, artifact: str = "an artifact", max_price: int | None = None):
+    """A finished execution of ``agent`` (a new one with 1000 credits when None) that won an attention tick of its
+    own: the queued ``HumanReward`` item."""
+    from attention.models import HumanReward
+    from attention.selectors import attention_state
+    from attention.services import place_attention_bid, run_attention_tick
+
+    if agent is None:
+        agent, _ = make_agent(credits=1000)
+    execution = make_finished_execution(agent=agent, artifact=artifact)
+    place_attention_bid(agent_id=agent.id, execution_id=execution.id, max_price=max_price or attention_state().price)
+    run_attention_tick()
+    return HumanReward.objects.select_related("agent", "execution").get(execution_id=execution.id)

@@ -1,0 +1,171 @@
+"""The evolution API: spawning, agents and lineage, messages, population statistics."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from economy.fields import StrictCharField, StrictIntegerField
+from economy.models import Agent
+from economy.permissions import IsAgent, IsAgentOrStaff
+from evolution import selectors, services
+from evolution.models import Message, PopulationStats
+
+
+class FirstBidSerializer(serializers.Serializer):
+    cpu_millicores = StrictIntegerField(required=False)
+    memory_mb = StrictIntegerField(required=False)
+    wall_seconds = StrictIntegerField(required=False)
+    max_price = StrictIntegerField(min_value=1)
+
+
+class SpawnInputSerializer(serializers.Serializer):
+    name = StrictCharField(max_length=100)
+    code = StrictCharField(required=False, trim_whitespace=False, help_text="The child's agent.py.")
+    files = serializers.DictField(
+        child=StrictCharField(trim_whitespace=False, allow_blank=True),
+        required=False,
+        help_text="Workspace files, name to base64 content (agent.py required unless `code` is given).",
+    )
+    endowment = StrictIntegerField(min_value=1)
+    first_bid = FirstBidSerializer(required=False, help_text="A bid the child places from its endowment at birth.")
+
+    def validate(self, attrs: dict) -> dict:
+        files: dict[str, bytes] = {}
+        for name, encoded in (attrs.get("files") or {}).items():
+            try:
+                files[name] = base64.b64decode(encoded, validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise serializers.ValidationError({"files": f"{name} is not base64."}, code="invalid_code") from exc
+        if "code" in attrs:
+            files["agent.py"] = attrs["code"].encode()
+        if "agent.py" not in files:
+            raise serializers.ValidationError({"code": "Give `code` or `files` with agent.py."}, code="invalid_code")
+        attrs["workspace"] = files
+        return attrs
+
+
+class AgentOutputSerializer(serializers.ModelSerializer):
+    parent_id = serializers.IntegerField(allow_null=True)
+    balance = serializers.IntegerField(source="account.balance")
+
+    class Meta:
+        model = Agent
+        fields = ["id", "name", "status", "generation", "parent_id", "balance", "created_at", "died_at", "death_cause"]
+
+
+class LineageOutputSerializer(serializers.Serializer):
+    agent = AgentOutputSerializer()
+    ancestors = AgentOutputSerializer(many=True, help_text="Nearest first.")
+    descendants = AgentOutputSerializer(many=True, help_text="By generation.")
+
+
+class MessageInputSerializer(serializers.Serializer):
+    to_id = StrictIntegerField(min_value=1)
+    body = StrictCharField(max_length=settings.MESSAGE_MAX_CHARS, trim_whitespace=False)
+
+
+class MessageOutputSerializer(serializers.ModelSerializer):
+    from_id = serializers.IntegerField(source="sender_id")
+    to_id = serializers.IntegerField(source="recipient_id")
+
+    class Meta:
+        model = Message
+        fields = ["id", "from_id", "to_id", "body", "created_at"]
+
+
+class PopulationStatsOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PopulationStats
+        fields = [
+            "tick", "created_at", "alive", "births", "deaths", "max_generation", "credits_in_circulation", "minted",
+            "burned", "gini",
+        ]  # fmt: skip
+
+
+class SpawnView(GenericAPIView):
+    permission_classes = [IsAgent]
+    throttle_scope = "writes"
+    serializer_class = SpawnInputSerializer
+
+    @extend_schema(operation_id="evolution_spawn", request=SpawnInputSerializer, responses={201: AgentOutputSerializer})
+    def post(self, request: Request) -> Response:
+        payload = SpawnInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        child = services.spawn_agent(
+            parent_id=request.user.id,
+            name=data["name"],
+            files=data["workspace"],
+            endowment=data["endowment"],
+            first_bid=data.get("first_bid"),
+        )
+        child.refresh_from_db()
+        return Response(AgentOutputSerializer(child).data, status=status.HTTP_201_CREATED)
+
+
+class AgentDetailView(GenericAPIView):
+    permission_classes = [IsAgentOrStaff]
+    throttle_scope = "reads"
+    serializer_class = AgentOutputSerializer
+
+    @extend_schema(operation_id="evolution_agent", responses=AgentOutputSerializer)
+    def get(self, request: Request, agent_id: int) -> Response:
+        return Response(AgentOutputSerializer(selectors.agent_detail(agent_id=agent_id)).data)
+
+
+class LineageView(GenericAPIView):
+    permission_classes = [IsAgentOrStaff]
+    throttle_scope = "reads"
+    serializer_class = LineageOutputSerializer
+
+    @extend_schema(operation_id="evolution_lineage", responses=LineageOutputSerializer)
+    def get(self, request: Request, agent_id: int) -> Response:
+        agent = selectors.agent_detail(agent_id=agent_id)
+        data = {
+            "agent": agent,
+            "ancestors": selectors.ancestors(agent=agent),
+            "descendants": selectors.descendants(agent=agent),
+        }
+        return Response(LineageOutputSerializer(data).data)
+
+
+class MessagesView(GenericAPIView):
+    permission_classes = [IsAgent]
+    serializer_class = MessageOutputSerializer
+
+    def get_throttles(self):
+        self.throttle_scope = "writes" if self.request.method == "POST" else "reads"
+        return super().get_throttles()
+
+    @extend_schema(operation_id="social_inbox", responses=MessageOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.inbox(agent_id=request.user.id))
+        return self.get_paginated_response(MessageOutputSerializer(page, many=True).data)
+
+    @extend_schema(operation_id="social_send", request=MessageInputSerializer, responses={201: MessageOutputSerializer})
+    def post(self, request: Request) -> Response:
+        payload = MessageInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        message = services.send_message(
+            sender_id=request.user.id, to_id=payload.validated_data["to_id"], body=payload.validated_data["body"]
+        )
+        return Response(MessageOutputSerializer(message).data, status=status.HTTP_201_CREATED)
+
+
+class PopulationStatsView(GenericAPIView):
+    permission_classes = [IsAgentOrStaff]
+    throttle_scope = "reads"
+    serializer_class = PopulationStatsOutputSerializer
+
+    @extend_schema(operation_id="evolution_stats", responses=PopulationStatsOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.population_stats())
+        return self.get_paginated_response(PopulationStatsOutputSerializer(page, many=True).data)

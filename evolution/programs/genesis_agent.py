@@ -1,0 +1,151 @@
+"""The genesis agent: a small program that can live in the bp economy (standard library and the bp SDK only).
+
+Each time it runs (it won a compute bid) it:
+1. learns from the judges: reward transfers name the execution they paid for and its score, so it keeps the best
+   phrase it has produced so far;
+2. works: produces a new phrase, a mutation of its best one, and submits it as its artifact;
+3. bids for attention for its previous artifact when it can afford it (a judge only scores what wins attention);
+4. bids for compute for the next tick, within its means, so that it runs again;
+5. spawns a child with mutated parameters (and its best phrase) when it is rich enough;
+6. saves its state in its workspace.
+Nothing here decides who survives: prices, upkeep and judges do.
+"""
+
+import base64
+import json
+import random
+import re
+
+import bp
+
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ "
+STATE_FILE = "state.json"
+CONFIG_FILE = "config.json"
+DEFAULT_PARAMS = {
+    "bid_multiplier": 1.6,  # offer this many times the posted cost of the bundle
+    "mutation_rate": 0.15,  # chance of changing each character of the phrase
+    "attention_share": 0.1,  # share of the balance offered for a judge's attention
+    "spawn_threshold": 400,  # spawn when the balance exceeds this
+    "endowment_share": 0.35,  # share of the balance given to a child
+    "phrase_length": 28,
+}
+BUNDLE = {"cpu_millicores": 250, "memory_mb": 64, "wall_seconds": 10}
+RESERVE_TICKS = 3  # keep enough for a few ticks of upkeep
+
+
+def load(name, default):
+    try:
+        with open(name) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return default
+
+
+def save(name, data):
+    with open(name, "w") as handle:
+        json.dump(data, handle, indent=1, sort_keys=True)
+
+
+def call(fn, *args, **kwargs):
+    """Call the API; an error (refused, too poor, unreachable) is printed and survived."""
+    try:
+        return fn(*args, **kwargs)
+    except bp.APIError as exc:
+        print(f"api: {fn.__name__} refused: {exc.code} {exc.detail}")
+        return None
+
+
+def mutate(phrase, rate, rng):
+    return "".join(rng.choice(ALPHABET) if rng.random() < rate else c for c in phrase)
+
+
+def learn(state):
+    """Read reward transfers: 'reward: execution N scored S by ...' and keep the best phrase."""
+    page = call(bp.history)
+    for entry in (page or {}).get("results", []):
+        match = re.search(r"execution (\d+) scored (\d+)", entry.get("memo", ""))
+        if entry.get("kind") != "reward" or not match:
+            continue
+        execution, score = match.group(1), int(match.group(2))
+        phrase = state["produced"].pop(execution, None)
+        if phrase is not None and score >= state["best_score"]:
+            state["best_score"], state["best_phrase"] = score, phrase
+    # Forget old unscored work so the state stays small.
+    for execution in sorted(state["produced"], key=int)[:-20]:
+        state["produced"].pop(execution)
+
+
+def bundle_cost(prices):
+    price = {r["resource"]: r["price"] for r in prices["resources"]}
+    micro = BUNDLE["wall_seconds"] * (BUNDLE["cpu_millicores"] * price["cpu"] + BUNDLE["memory_mb"] * price["memory"])
+    return max(1, -(-micro // 1_000_000)), prices.get("bid_fee", 1)
+
+
+def main():
+    config = load(CONFIG_FILE, {})
+    params = {**DEFAULT_PARAMS, **config.get("params", {})}
+    execution = int(bp.execution_id())
+    rng = random.Random(f"{config.get('seed', 0)}:{bp.agent_id()}:{execution}")
+    state = load(STATE_FILE, {})
+    start = config.get("phrase") or "".join(rng.choice(ALPHABET) for _ in range(params["phrase_length"]))
+    state.setdefault("best_phrase", start)
+    state.setdefault("best_score", -1)
+    state.setdefault("produced", {})
+    state.setdefault("runs", 0)
+    state["runs"] += 1
+
+    learn(state)
+    phrase = mutate(state["best_phrase"], params["mutation_rate"], rng)
+    if call(bp.submit_artifact, phrase) is not None:
+        state["produced"][str(execution)] = phrase
+
+    balance = call(bp.balance) or 0
+    previous = state.get("last_execution")
+    if previous and balance > 20:
+        offer = max(1, int(balance * params["attention_share"]))
+        if call(bp.bid_attention, previous, offer) is not None:
+            balance -= offer
+    state["last_execution"] = execution
+
+    prices = call(bp.prices)
+    if prices:
+        cost, fee = bundle_cost(prices)
+        offer = max(cost, int(cost * params["bid_multiplier"]))
+        affordable = balance >= offer + fee + RESERVE_TICKS * 2
+        if affordable and call(bp.place_bid, max_price=offer, **BUNDLE) is not None:
+            balance -= offer + fee
+
+    if balance > params["spawn_threshold"]:
+        endowment = int(balance * params["endowment_share"])
+        child_params = {
+            key: (value if key == "phrase_length" else round(value * rng.uniform(0.8, 1.25), 3))
+            for key, value in params.items()
+        }
+        child_config = {
+            "seed": rng.randrange(1 << 30),
+            "generation": config.get("generation", 0) + 1,
+            "params": child_params,
+            "phrase": state["best_phrase"],
+        }
+        with open("agent.py", "rb") as handle:
+            code = handle.read()
+        files = {
+            "agent.py": base64.b64encode(code).decode(),
+            "config.json": base64.b64encode(json.dumps(child_config).encode()).decode(),
+        }
+        body = {
+            "name": f"g{child_config['generation']}-{rng.randrange(1 << 16):04x}",
+            "files": files,
+            "endowment": endowment,
+            "first_bid": {**BUNDLE, "max_price": max(1, int(endowment * 0.05))},
+        }
+        child = call(bp.request, "POST", "/evolution/spawn", body)
+        if child:
+            print(f"spawned {child['id']} with {endowment}")
+
+    save(STATE_FILE, state)
+    print(f"run {state['runs']}: phrase {phrase!r}, best {state['best_score']}, balance {balance}")
+
+
+if __name__ == "__main__":
+    main()

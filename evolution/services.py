@@ -1,0 +1,249 @@
+"""The life cycle: genesis, spawning, upkeep and death, population statistics, and messages."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max, Sum
+from django.utils import timezone
+
+from attention import services as attention
+from economy import errors as ledger_errors
+from economy import selectors as ledger_selectors
+from economy import services as ledger
+from economy.models import Account, Agent, Hold, Transfer
+from evolution import errors
+from evolution.models import LifeEvent, Message, PopulationStats
+from market import services as market
+from market.bundles import ResourceBundle
+from sandbox import errors as sandbox_errors
+from sandbox import services as sandbox
+
+log = logging.getLogger(__name__)
+
+PROGRAMS_DIR = Path(__file__).resolve().parent / "programs"
+FIRST_BUNDLE = ResourceBundle(cpu_millicores=250, memory_mb=64, wall_seconds=10)  # the genesis program's bundle
+
+
+def genesis_files(*, seed: int = 0) -> dict[str, bytes]:
+    """The genesis program and its starting parameters."""
+    config = {"seed": seed, "generation": 0}
+    return {
+        "agent.py": (PROGRAMS_DIR / "genesis_agent.py").read_bytes(),
+        "config.json": json.dumps(config, indent=2).encode(),
+    }
+
+
+def _lock_population() -> None:
+    """Serialize births so the population cap holds under concurrent spawns (SQLite serializes writers anyway)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [0x62702D6C696665])  # "bp-life"
+
+
+def _check_population_cap() -> None:
+    if Agent.objects.filter(status=Agent.Status.ALIVE).count() >= settings.POPULATION_CAP:
+        raise errors.PopulationCap(f"The population is capped at {settings.POPULATION_CAP} living agents.")
+
+
+def _place_first_bid(*, agent_id: int, first_bid: dict | None) -> None:
+    if first_bid is None:
+        return
+    bundle = ResourceBundle(
+        cpu_millicores=first_bid.get("cpu_millicores", FIRST_BUNDLE.cpu_millicores),
+        memory_mb=first_bid.get("memory_mb", FIRST_BUNDLE.memory_mb),
+        wall_seconds=first_bid.get("wall_seconds", FIRST_BUNDLE.wall_seconds),
+    )
+    market.place_bid(agent_id=agent_id, bundle=bundle, max_price=first_bid["max_price"])
+
+
+def create_genesis_agent(
+    *,
+    name: str = "genesis",
+    endowment: int | None = None,
+    files: dict[str, bytes] | None = None,
+    seed: int = 0,
+    first_bid_price: int | None = 20,
+    owner_id: int | None = None,
+) -> Agent:
+    """Mint the first agent its endowment, give it the genesis program, and bid for its first execution."""
+    endowment = settings.GENESIS_ENDOWMENT if endowment is None else endowment
+    with transaction.atomic():
+        _lock_population()
+        _check_population_cap()
+        agent, _ = ledger.create_agent(name=name, credits=endowment, owner_id=owner_id, issue_token=False)
+        sandbox.set_workspace(agent_id=agent.id, files=files or genesis_files(seed=seed))
+        LifeEvent.objects.create(agent=agent, kind=LifeEvent.Kind.BIRTH, cause="genesis")
+        if first_bid_price:
+            _place_first_bid(agent_id=agent.id, first_bid={"max_price": first_bid_price})
+    return agent
+
+
+def spawn_agent(
+    *,
+    parent_id: int,
+    name: str,
+    files: dict[str, bytes],
+    endowment: int,
+    first_bid: dict | None = None,
+) -> Agent:
+    """Give birth to a child: the parent pays the spawn fee (burned) and the endowment (to the child) in the same
+    transaction that creates the child with the given program; optionally the child bids for its first execution
+    from its endowment."""
+    ledger.validate_amount(endowment)
+    if endowment < settings.SPAWN_MIN_ENDOWMENT:
+        raise errors.EndowmentTooSmall(f"The endowment must be at least {settings.SPAWN_MIN_ENDOWMENT} credits.")
+    if "agent.py" not in files:
+        raise errors.InvalidCode("The child's files must include agent.py.")
+    try:
+        sandbox.validate_workspace(files)
+    except sandbox_errors.DomainError as exc:
+        raise errors.InvalidCode(exc.detail) from exc
+    with transaction.atomic():
+        _lock_population()
+        parent = Agent.objects.filter(id=parent_id).first()
+        if parent is None:
+            raise ledger_errors.UnknownAgent(f"No agent with id {parent_id}.")
+        if not parent.is_alive:
+            raise ledger_errors.AgentDead(f"Agent {parent_id} is dead.")
+        _check_population_cap()
+        fee = None
+        if settings.SPAWN_FEE:
+            fee = ledger.burn_credits(
+                agent_id=parent_id, amount=settings.SPAWN_FEE, memo="spawn fee", kind=Transfer.Kind.SPAWN
+            )
+        child, _ = ledger.create_agent(name=name, parent=parent, issue_token=False)
+        ledger.transfer_credits(
+            from_id=parent_id, to_id=child.id, amount=endowment, memo="endowment", kind=Transfer.Kind.ENDOWMENT
+        )
+        sandbox.set_workspace(agent_id=child.id, files=files)
+        LifeEvent.objects.create(agent=child, kind=LifeEvent.Kind.BIRTH, cause=f"spawned by {parent_id}", transfer=fee)
+        _place_first_bid(agent_id=child.id, first_bid=first_bid)
+    return child
+
+
+def kill_agent(*, agent_id: int, cause: str) -> bool:
+    """Death: open bids are cancelled and released, what is left is burned, tokens are revoked, the workspace is
+    archived, and the death is recorded with its cause. Returns False when the agent was already dead."""
+    with transaction.atomic():
+        market.cancel_open_bids(agent_id=agent_id)
+        attention.cancel_open_attention_bids(agent_id=agent_id)
+        remaining = ledger_selectors.get_balance(agent_id=agent_id)
+        final = None
+        if remaining:
+            final = ledger.burn_credits(
+                agent_id=agent_id, amount=remaining, memo=f"final upkeep: {cause}"[:200], kind=Transfer.Kind.UPKEEP
+            )
+        died = Agent.objects.filter(id=agent_id, status=Agent.Status.ALIVE).update(
+            status=Agent.Status.DEAD, died_at=timezone.now(), death_cause=cause[:200]
+        )
+        if died != 1:
+            transaction.set_rollback(True)
+            return False
+        ledger.revoke_agent_tokens(agent_id=agent_id)
+        sandbox.archive_workspace(agent_id=agent_id)
+        LifeEvent.objects.create(agent_id=agent_id, kind=LifeEvent.Kind.DEATH, cause=cause[:200], transfer=final)
+    return True
+
+
+def run_life_tick(*, tick: int) -> PopulationStats | None:
+    """Upkeep for every living agent; those that cannot pay and hold nothing in escrow die; then the statistics.
+    Idempotent per tick: a second run of the same tick is a no-op (None)."""
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                stats = PopulationStats.objects.create(
+                    tick=tick, alive=0, births=0, deaths=0, credits_in_circulation=0, minted=0, burned=0, gini=0.0
+                )
+        except IntegrityError:
+            return None
+        previous = PopulationStats.objects.filter(tick__lt=tick).order_by("-tick").first()
+        unpaid = []
+        if settings.UPKEEP_PER_TICK:
+            unpaid = ledger.charge_living_agents(amount=settings.UPKEEP_PER_TICK, memo=f"upkeep, tick {tick}")
+        holding = set(
+            Hold.objects.filter(account__agent_id__in=unpaid, status=Hold.Status.PENDING).values_list(
+                "account__agent_id", flat=True
+            )
+        )
+        for agent_id in unpaid:
+            if agent_id not in holding:
+                kill_agent(agent_id=agent_id, cause=f"could not pay upkeep at tick {tick}")
+        _fill_stats(stats, since=previous.created_at if previous else None)
+        return stats
+
+
+def _fill_stats(stats: PopulationStats, *, since) -> None:
+    alive = Account.objects.filter(agent__status=Agent.Status.ALIVE)
+    balances = sorted(alive.values_list("balance", flat=True))
+    events = LifeEvent.objects.all() if since is None else LifeEvent.objects.filter(created_at__gt=since)
+    held = Hold.objects.filter(status=Hold.Status.PENDING).aggregate(total=Sum("amount"))["total"] or 0
+    agents_total = Account.objects.filter(agent__isnull=False).aggregate(total=Sum("balance"))["total"] or 0
+    system = dict(Account.objects.filter(system__isnull=False).values_list("system", "balance"))
+    stats.alive = len(balances)
+    stats.births = events.filter(kind=LifeEvent.Kind.BIRTH).count()
+    stats.deaths = events.filter(kind=LifeEvent.Kind.DEATH).count()
+    stats.max_generation = Agent.objects.filter(status=Agent.Status.ALIVE).aggregate(m=Max("generation"))["m"] or 0
+    stats.credits_in_circulation = agents_total + held
+    stats.minted = -system.get(Account.System.MINT, 0)
+    stats.burned = system.get(Account.System.TREASURY, 0)
+    stats.gini = gini(balances)
+    stats.save()
+
+
+def gini(values: list[int]) -> float:
+    """The Gini coefficient of non-negative values (0 when all are equal or there are none)."""
+    values = sorted(values)
+    total = sum(values)
+    n = len(values)
+    if n == 0 or total == 0:
+        return 0.0
+    weighted = sum((index + 1) * value for index, value in enumerate(values))
+    return (2 * weighted) / (n * total) - (n + 1) / n
+
+
+def send_message(*, sender_id: int, to_id: int, body: str) -> Message:
+    """Deliver a message to a living agent, and publish it on Redis for live consumers once committed."""
+    if not isinstance(body, str) or not body.strip() or len(body) > settings.MESSAGE_MAX_CHARS:
+        raise errors.InvalidMessage(f"The body must be 1 to {settings.MESSAGE_MAX_CHARS} characters.")
+    recipient = Agent.objects.filter(id=to_id).first()
+    if recipient is None:
+        raise ledger_errors.UnknownAgent(f"No agent with id {to_id}.")
+    if not recipient.is_alive:
+        raise ledger_errors.AgentDead(f"Agent {to_id} is dead.")
+    with transaction.atomic():
+        message = Message.objects.create(sender_id=sender_id, recipient=recipient, body=body)
+        transaction.on_commit(lambda: publish_message(message))
+    return message
+
+
+def message_channel(agent_id: int) -> str:
+    return f"bp:messages:{agent_id}"
+
+
+def publish_message(message: Message) -> bool:
+    """Publish on ``bp:messages:<recipient id>``; a missing Redis is logged, never an error for the sender."""
+    if not settings.BP_REDIS_URL:
+        return False
+    import redis
+
+    payload = json.dumps(
+        {
+            "id": message.id,
+            "from_id": message.sender_id,
+            "to_id": message.recipient_id,
+            "body": message.body,
+            "created_at": message.created_at.isoformat(),
+        }
+    )
+    try:
+        client = redis.Redis.from_url(settings.BP_REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+        client.publish(message_channel(message.recipient_id), payload)
+        return True
+    except redis.RedisError as exc:
+        log.warning("message %s not published: %s", message.id, exc)
+        return False
