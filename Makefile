@@ -4,10 +4,16 @@ PY := .venv/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bp
 export BP_INSECURE_DEV_KEY ?= 1
 
-.PHONY: run test test-pg test-sqlite bootstrap services docker lint check bench bench-execution clean
+.PHONY: run serve test test-pg test-sqlite bootstrap services docker lint check bench bench-execution clean
 
-## The main job on the embedded default (SQLite, one process).
-run: bootstrap
+## The main job: the economy on the embedded default (SQLite, one process, real Docker sandboxes).
+## TICKS=0 runs until Ctrl-C; SEED makes a run reproducible up to timing.
+run: bootstrap docker
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py run_economy --ticks $${TICKS:-30} --seed $${SEED:-0}
+
+## The API alone on the embedded default (no ticks), for poking at it.
+serve: bootstrap
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py runserver --noreload 127.0.0.1:$${PORT:-8000}
 
