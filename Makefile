@@ -34,7 +34,7 @@ services:
 
 docker: bootstrap
 	@bash scripts/ensure-docker.sh
-	$(PY) sandbox/image.py
+	$(PY) -m sandbox.image
 
 ## Static checks: lint, format, import layering, OpenAPI schema, migrations.
 lint: bootstrap

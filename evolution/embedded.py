@@ -10,12 +10,12 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from socketserver import ThreadingMixIn
 from typing import TextIO
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.servers.basehttp import ThreadedWSGIServer
 from django.db import close_old_connections
 from django.db.models import Avg, Count, Max
 
@@ -39,8 +39,9 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
+class _ThreadingServer(ThreadedWSGIServer):
+    """Django's threaded WSGI server: every request runs in its own thread, whose database connections are closed
+    when the request ends (a thread's connection would otherwise outlive it)."""
 
 
 @dataclass

@@ -29,9 +29,9 @@ PROGRAMS_DIR = Path(__file__).resolve().parent / "programs"
 FIRST_BUNDLE = ResourceBundle(cpu_millicores=250, memory_mb=64, wall_seconds=10)  # the genesis program's bundle
 
 
-def genesis_files(*, seed: int = 0) -> dict[str, bytes]:
-    """The genesis program and its starting parameters."""
-    config = {"seed": seed, "generation": 0}
+def genesis_files(*, seed: int = 0, params: dict | None = None) -> dict[str, bytes]:
+    """The genesis program and its starting parameters (``params`` override the program's defaults)."""
+    config = {"seed": seed, "generation": 0, "params": params or {}}
     return {
         "agent.py": (PROGRAMS_DIR / "genesis_agent.py").read_bytes(),
         "config.json": json.dumps(config, indent=2).encode(),

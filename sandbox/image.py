@@ -1,7 +1,7 @@
 """The agent runtime image: content-addressed tag, and build-if-missing (Dockerfile online, debootstrap offline).
 
 No Django imports: the worker, the management command and scripts use it alike. Runnable as a script:
-``python3 sandbox/image.py --print-tag`` (used by runtime/build-offline.sh) or ``python3 sandbox/image.py``
+``python3 -m sandbox.image --print-tag`` (used by runtime/build-offline.sh) or ``python3 -m sandbox.image``
 (ensure the image exists; needs the docker SDK).
 """
 

@@ -4,14 +4,14 @@ Each time it runs (it won a compute bid) it:
 1. learns from the judges: reward transfers name the execution they paid for and its score, so it keeps the best
    phrase it has produced so far;
 2. works: produces a new phrase, a mutation of its best one, and submits it as its artifact;
-3. bids for attention for its previous artifact when it can afford it (a judge only scores what wins attention);
+3. bids for attention for its previous artifact: what it expects the judges to pay for it (its best score so far
+   times the reward per point it has seen), so agents with better work outbid richer ones with worse;
 4. bids for compute for the next tick, within its means, so that it runs again;
 5. spawns a child with mutated parameters (and its best phrase) when it is rich enough;
 6. saves its state in its workspace.
 Nothing here decides who survives: prices, upkeep and judges do.
 """
 
-import base64
 import json
 import random
 import re
@@ -23,12 +23,14 @@ STATE_FILE = "state.json"
 CONFIG_FILE = "config.json"
 DEFAULT_PARAMS = {
     "bid_multiplier": 1.6,  # offer this many times the posted cost of the bundle
-    "mutation_rate": 0.15,  # chance of changing each character of the phrase
-    "attention_share": 0.1,  # share of the balance offered for a judge's attention
+    "mutation_rate": 0.05,  # chance of changing each character of the phrase
+    "attention_value_share": 0.5,  # share of an artifact's expected reward offered for a judge's attention
     "spawn_threshold": 400,  # spawn when the balance exceeds this
     "endowment_share": 0.35,  # share of the balance given to a child
     "phrase_length": 28,
 }
+PRIOR_REWARD_PER_POINT = 50  # until a reward has been seen
+MAX_ATTENTION_SHARE = 0.4  # never offer more than this share of the balance for attention
 BUNDLE = {"cpu_millicores": 250, "memory_mb": 64, "wall_seconds": 10}
 RESERVE_TICKS = 3  # keep enough for a few ticks of upkeep
 
@@ -60,13 +62,15 @@ def mutate(phrase, rate, rng):
 
 
 def learn(state):
-    """Read reward transfers: 'reward: execution N scored S by ...' and keep the best phrase."""
+    """Read reward transfers ('reward: execution N scored S by ...'): keep the best phrase and the reward per point."""
     page = call(bp.history)
     for entry in (page or {}).get("results", []):
         match = re.search(r"execution (\d+) scored (\d+)", entry.get("memo", ""))
         if entry.get("kind") != "reward" or not match:
             continue
         execution, score = match.group(1), int(match.group(2))
+        if score:
+            state["reward_per_point"] = entry["amount"] // score
         phrase = state["produced"].pop(execution, None)
         if phrase is not None and score >= state["best_score"]:
             state["best_score"], state["best_phrase"] = score, phrase
@@ -89,7 +93,7 @@ def main():
     state = load(STATE_FILE, {})
     start = config.get("phrase") or "".join(rng.choice(ALPHABET) for _ in range(params["phrase_length"]))
     state.setdefault("best_phrase", start)
-    state.setdefault("best_score", -1)
+    state.setdefault("best_score", config.get("best_score", -1))
     state.setdefault("produced", {})
     state.setdefault("runs", 0)
     state["runs"] += 1
@@ -101,9 +105,10 @@ def main():
 
     balance = call(bp.balance) or 0
     previous = state.get("last_execution")
-    if previous and balance > 20:
-        offer = max(1, int(balance * params["attention_share"]))
-        if call(bp.bid_attention, previous, offer) is not None:
+    if previous:
+        expected = max(1, state["best_score"]) * state.get("reward_per_point", PRIOR_REWARD_PER_POINT)
+        offer = min(int(expected * params["attention_value_share"]), int(balance * MAX_ATTENTION_SHARE))
+        if offer > 0 and call(bp.bid_attention, previous, offer) is not None:
             balance -= offer
     state["last_execution"] = execution
 
@@ -126,20 +131,17 @@ def main():
             "generation": config.get("generation", 0) + 1,
             "params": child_params,
             "phrase": state["best_phrase"],
+            "best_score": state["best_score"],
         }
         with open("agent.py", "rb") as handle:
             code = handle.read()
-        files = {
-            "agent.py": base64.b64encode(code).decode(),
-            "config.json": base64.b64encode(json.dumps(child_config).encode()).decode(),
-        }
-        body = {
-            "name": f"g{child_config['generation']}-{rng.randrange(1 << 16):04x}",
-            "files": files,
-            "endowment": endowment,
-            "first_bid": {**BUNDLE, "max_price": max(1, int(endowment * 0.05))},
-        }
-        child = call(bp.request, "POST", "/evolution/spawn", body)
+        child = call(
+            bp.spawn,
+            name=f"g{child_config['generation']}-{rng.randrange(1 << 16):04x}",
+            endowment=endowment,
+            files={"agent.py": code, "config.json": json.dumps(child_config).encode()},
+            first_bid={**BUNDLE, "max_price": max(1, int(endowment * 0.05))},
+        )
         if child:
             print(f"spawned {child['id']} with {endowment}")
 

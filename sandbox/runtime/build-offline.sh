@@ -25,7 +25,7 @@ die() {
 
 tag=${1:-}
 if [[ -z $tag ]]; then
-    tag=$(python3 "$here/../image.py" --print-tag) || die "cannot compute the image tag; pass it as the first argument"
+    tag=$(cd "$here/../.." && python3 -m sandbox.image --print-tag) || die "cannot compute the image tag; pass it as the first argument"
 fi
 
 command -v docker >/dev/null 2>&1 || die "docker CLI not found (run scripts/ensure-docker.sh)"

@@ -13,6 +13,7 @@ Every call is one HTTP request with ``Authorization: Bearer <token>`` and a JSON
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -205,13 +206,27 @@ def submit_artifact(text: str) -> Any:
 
 
 def bid_attention(execution_id: str | int, max_price: int) -> Any:
-    """Bid for human attention on one of this agent's executions."""
-    return request("POST", "/attention/bids", {"execution_id": execution_id, "max_price": max_price})
+    """Bid for human attention on one of this agent's finished executions."""
+    return request("POST", "/attention/bids", {"execution_id": int(execution_id), "max_price": max_price})
 
 
-def spawn(name: str, code: str, endowment: int) -> Any:
-    """Spawn a child agent running ``code``, paying the fee and the ``endowment``."""
-    return request("POST", "/evolution/spawn", {"name": name, "code": code, "endowment": endowment})
+def spawn(
+    name: str,
+    code: str | None = None,
+    endowment: int = 0,
+    files: dict[str, bytes] | None = None,
+    first_bid: dict[str, int] | None = None,
+) -> Any:
+    """Spawn a child agent, paying the fee and the ``endowment``. Its workspace is ``files`` (name to bytes) and/or
+    ``code`` as its agent.py; ``first_bid`` (``max_price`` and optionally the bundle) is placed from the endowment."""
+    body: dict[str, Any] = {"name": name, "endowment": endowment}
+    if code is not None:
+        body["code"] = code
+    if files:
+        body["files"] = {fname: base64.b64encode(content).decode("ascii") for fname, content in files.items()}
+    if first_bid:
+        body["first_bid"] = first_bid
+    return request("POST", "/evolution/spawn", body)
 
 
 def send_message(to_id: str | int, body: str) -> Any:
