@@ -2,8 +2,9 @@
 
 Each time it runs (it won a compute bid) it:
 1. learns from the judges: reward transfers name the execution they paid for and its score, so it keeps the best
-   phrase it has produced so far;
-2. works: produces a new phrase, a mutation of its best one, and submits it as its artifact;
+   phrase it has produced so far and which letters did not help where;
+2. works: produces a new phrase, a mutation of its best one (one untried letter at one place, and now and then a
+   random jump), and submits it as its artifact;
 3. bids for attention for its previous artifact: what it expects the judges to pay for it (its best score so far
    times the reward per point it has seen), so agents with better work outbid richer ones with worse;
 4. bids for compute for the next tick, within its means, so that it runs again;
@@ -23,7 +24,7 @@ STATE_FILE = "state.json"
 CONFIG_FILE = "config.json"
 DEFAULT_PARAMS = {
     "bid_multiplier": 1.6,  # offer this many times the posted cost of the bundle
-    "mutation_rate": 0.05,  # chance of changing each character of the phrase
+    "mutation_rate": 0.1,  # chance of a random jump at each character, besides the one tried letter
     "attention_value_share": 0.5,  # share of an artifact's expected reward offered for a judge's attention
     "spawn_threshold": 400,  # spawn when the balance exceeds this
     "endowment_share": 0.35,  # share of the balance given to a child
@@ -57,12 +58,20 @@ def call(fn, *args, **kwargs):
         return None
 
 
-def mutate(phrase, rate, rng):
-    return "".join(rng.choice(ALPHABET) if rng.random() < rate else c for c in phrase)
+def mutate(state, rate, rng):
+    """One new letter at one position not yet tried there (what the judges said of the rest is kept), plus, at
+    ``rate`` per character, random changes that let a lineage jump."""
+    best = list(state["best_phrase"])
+    position = rng.randrange(len(best))
+    tried = state["tried"].setdefault(str(position), [best[position]])
+    untried = [c for c in ALPHABET if c not in tried] or list(ALPHABET)
+    best[position] = rng.choice(untried)
+    return "".join(rng.choice(ALPHABET) if rng.random() < rate / 4 else c for c in best), position
 
 
 def learn(state):
-    """Read reward transfers ('reward: execution N scored S by ...'): keep the best phrase and the reward per point."""
+    """Read reward transfers ('reward: execution N scored S by ...'): keep the best phrase, remember which letters
+    did not help where, and the reward per point."""
     page = call(bp.history)
     for entry in (page or {}).get("results", []):
         match = re.search(r"execution (\d+) scored (\d+)", entry.get("memo", ""))
@@ -71,9 +80,15 @@ def learn(state):
         execution, score = match.group(1), int(match.group(2))
         if score:
             state["reward_per_point"] = entry["amount"] // score
-        phrase = state["produced"].pop(execution, None)
-        if phrase is not None and score >= state["best_score"]:
+        produced = state["produced"].pop(execution, None)
+        if produced is None:
+            continue
+        phrase, position = produced
+        if score > state["best_score"]:
             state["best_score"], state["best_phrase"] = score, phrase
+            state["tried"] = {}
+        else:
+            state["tried"].setdefault(str(position), []).append(phrase[position])
     # Forget old unscored work so the state stays small.
     for execution in sorted(state["produced"], key=int)[:-20]:
         state["produced"].pop(execution)
@@ -94,20 +109,23 @@ def main():
     start = config.get("phrase") or "".join(rng.choice(ALPHABET) for _ in range(params["phrase_length"]))
     state.setdefault("best_phrase", start)
     state.setdefault("best_score", config.get("best_score", -1))
+    state.setdefault("tried", config.get("tried", {}))
+    state.setdefault("reward_per_point", config.get("reward_per_point", PRIOR_REWARD_PER_POINT))
     state.setdefault("produced", {})
     state.setdefault("runs", 0)
     state["runs"] += 1
 
     learn(state)
-    phrase = mutate(state["best_phrase"], params["mutation_rate"], rng)
+    phrase, position = mutate(state, params["mutation_rate"], rng)
     if call(bp.submit_artifact, phrase) is not None:
-        state["produced"][str(execution)] = phrase
+        state["produced"][str(execution)] = [phrase, position]
 
     balance = call(bp.balance) or 0
     previous = state.get("last_execution")
     if previous:
-        expected = max(1, state["best_score"]) * state.get("reward_per_point", PRIOR_REWARD_PER_POINT)
-        offer = min(int(expected * params["attention_value_share"]), int(balance * MAX_ATTENTION_SHARE))
+        expected = max(1, state["best_score"]) * state["reward_per_point"]
+        offer = int(expected * params["attention_value_share"] * rng.uniform(0.9, 1.1))
+        offer = min(offer, int(balance * MAX_ATTENTION_SHARE))
         if offer > 0 and call(bp.bid_attention, previous, offer) is not None:
             balance -= offer
     state["last_execution"] = execution
@@ -132,6 +150,8 @@ def main():
             "params": child_params,
             "phrase": state["best_phrase"],
             "best_score": state["best_score"],
+            "tried": state["tried"],
+            "reward_per_point": state.get("reward_per_point", PRIOR_REWARD_PER_POINT),
         }
         with open("agent.py", "rb") as handle:
             code = handle.read()

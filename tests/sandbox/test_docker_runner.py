@@ -537,6 +537,12 @@ def test_sdk_paths_and_bodies(api: StubAPI, monkeypatch: pytest.MonkeyPatch) -> 
         "/evolution/spawn",
         {"name": "kid", "code": "print(1)", "endowment": 50},
     )
+    assert call(bp.bid_attention, "12", 5) == ("POST", "/attention/bids", {"execution_id": 12, "max_price": 5})
+    assert call(bp.spawn, "kid", endowment=60, files={"agent.py": b"x"}, first_bid={"max_price": 3}) == (
+        "POST",
+        "/evolution/spawn",
+        {"name": "kid", "endowment": 60, "files": {"agent.py": "eA=="}, "first_bid": {"max_price": 3}},
+    )
     assert call(bp.send_message, "9", "hello") == ("POST", "/social/messages", {"to_id": "9", "body": "hello"})
     assert call(bp.messages) == ("GET", "/social/messages", None)
     bp.transfer("9", 3)

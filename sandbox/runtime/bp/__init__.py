@@ -205,9 +205,14 @@ def submit_artifact(text: str) -> Any:
     return request("POST", "/sandbox/artifact", {"text": text})
 
 
+def _as_id(value: str | int) -> str | int:
+    """Ids arrive from the environment as text (``execution_id()``); the API wants JSON integers."""
+    return int(value) if isinstance(value, str) and value.isdigit() else value
+
+
 def bid_attention(execution_id: str | int, max_price: int) -> Any:
     """Bid for human attention on one of this agent's finished executions."""
-    return request("POST", "/attention/bids", {"execution_id": int(execution_id), "max_price": max_price})
+    return request("POST", "/attention/bids", {"execution_id": _as_id(execution_id), "max_price": max_price})
 
 
 def spawn(
