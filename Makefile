@@ -4,7 +4,7 @@ PY := .venv/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bp
 export BP_INSECURE_DEV_KEY ?= 1
 
-.PHONY: run serve test test-pg test-sqlite bootstrap services docker lint check bench bench-execution clean
+.PHONY: run serve test test-pg test-sqlite bootstrap services docker lint check bench bench-execution bench-weasel clean
 
 ## The main job: the economy on the embedded default (SQLite, one process, real Docker sandboxes).
 ## TICKS=0 runs until Ctrl-C; SEED makes a run reproducible up to timing.
@@ -46,8 +46,14 @@ lint: bootstrap
 
 check: lint test
 
+## Ledger and tick benchmarks on PostgreSQL (each prints ratios against a baseline measured in the same run).
 bench: bootstrap services
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/ledger.py
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/tick.py
+
+## The evolution experiment (embedded economy, real Docker): judged score by generation.
+bench-weasel: bootstrap docker
+	$(PY) bench/weasel.py --ticks $${TICKS:-50} --seed $${SEED:-1}
 
 ## Dispatch-to-result time of a trivial execution beside a plain `docker run` of the runtime image.
 bench-execution: bootstrap docker

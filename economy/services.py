@@ -169,8 +169,13 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def revoke_agent_tokens(*, agent_id: int) -> int:
-    return AgentToken.objects.filter(agent_id=agent_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+def revoke_agent_tokens(*, agent_id: int | None = None, token_ids: QuerySet | list[int] | None = None) -> int:
+    """Revoke every live token of an agent, or the given tokens (ids or a queryset of ids); returns how many."""
+    if (agent_id is None) == (token_ids is None):
+        raise ValueError("give agent_id or token_ids")
+    live = AgentToken.objects.filter(revoked_at__isnull=True)
+    live = live.filter(agent_id=agent_id) if agent_id is not None else live.filter(id__in=token_ids)
+    return live.update(revoked_at=timezone.now())
 
 
 @transaction.atomic

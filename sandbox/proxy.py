@@ -46,6 +46,8 @@ class UnixSocketProxy:
         self._wake_r, self._wake_w = -1, -1
         self._lock = threading.Lock()
         self._conns: dict[threading.Thread, tuple[socket.socket, ...]] = {}
+        # Every connection thread not yet joined: a thread leaves _conns before it has finished closing its sockets.
+        self._threads: set[threading.Thread] = set()
         self.accepted = 0
         self.rejected = 0
 
@@ -81,13 +83,15 @@ class UnixSocketProxy:
         if self._accept_thread is not None:
             self._accept_thread.join(timeout)
         with self._lock:
-            threads = list(self._conns)
+            threads = list(self._threads)
             for socks in self._conns.values():
                 for sock in socks:
                     with contextlib.suppress(OSError):
                         sock.shutdown(socket.SHUT_RDWR)
         for thread in threads:
             thread.join(timeout)
+        with self._lock:
+            self._threads.difference_update(t for t in threads if not t.is_alive())
         self._listener.close()
         self._listener = None
         with contextlib.suppress(FileNotFoundError):
@@ -136,6 +140,8 @@ class UnixSocketProxy:
             self.accepted += 1
             thread = threading.Thread(target=self._serve, args=(client,), name="bp-proxy-conn", daemon=True)
             self._conns[thread] = (client,)
+            self._threads = {t for t in self._threads if t.is_alive()}
+            self._threads.add(thread)
         thread.start()
 
     def _serve(self, client: socket.socket) -> None:

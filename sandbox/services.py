@@ -87,11 +87,9 @@ def _clean_text(text: str, cap: int) -> tuple[str, bool]:
     return (text[:cap], True) if len(text) > cap else (text, False)
 
 
-def _revoke_execution_tokens(*, execution_id: int, now: datetime) -> int:
-    # economy has no service to revoke one token; these are tokens this app issued and links to.
-    return AgentToken.objects.filter(execution_link__execution_id=execution_id, revoked_at__isnull=True).update(
-        revoked_at=now
-    )
+def _revoke_execution_tokens(*, execution_id: int) -> int:
+    tokens = ExecutionToken.objects.filter(execution_id=execution_id).values("token_id")
+    return ledger.revoke_agent_tokens(token_ids=tokens)
 
 
 def validate_workspace(files: dict[str, bytes]) -> int:
@@ -240,7 +238,7 @@ def claim_execution(*, execution_id: int, worker: WorkerToken) -> ExecutionSpec:
                 raise errors.UnknownExecution(f"No execution {execution_id}.")
             raise errors.ExecutionNotQueued(f"Execution {execution_id} is not waiting for a worker.")
         execution = Execution.objects.select_related("agent").get(id=execution_id)
-        _revoke_execution_tokens(execution_id=execution_id, now=now)  # an earlier attempt's token, if any
+        _revoke_execution_tokens(execution_id=execution_id)  # an earlier attempt's token, if any
         issued = ledger.issue_agent_token(
             agent=execution.agent,
             label=f"execution {execution_id}",
@@ -331,7 +329,7 @@ def record_execution_result(
                 agent_id=execution.agent_id,
                 defaults={"files": _encode_files(outcome.files or {}), "size_bytes": files_size},
             )
-        _revoke_execution_tokens(execution_id=execution_id, now=now)
+        _revoke_execution_tokens(execution_id=execution_id)
     return execution
 
 
@@ -375,7 +373,7 @@ def mark_execution_lost(*, execution_id: int) -> bool:
             ledger.refund_credits(
                 agent_id=execution.agent_id, amount=execution.refunded, memo=f"execution {execution_id} lost"
             )
-        _revoke_execution_tokens(execution_id=execution_id, now=now)
+        _revoke_execution_tokens(execution_id=execution_id)
     return True
 
 
