@@ -377,6 +377,21 @@ def mark_execution_lost(*, execution_id: int) -> bool:
     return True
 
 
+def redispatch_stale_executions(*, older_than_seconds: int | None = None, limit: int = 1000) -> list[int]:
+    """Send QUEUED executions that nobody claimed for a while to the sandbox queue again (a publish lost after the
+    tick committed, or a broker that lost its messages). A duplicate message is harmless: claims are conditional."""
+    if settings.SANDBOX_DISPATCH != "celery":
+        return []
+    age = settings.SANDBOX_LEASE_SECONDS * 2 if older_than_seconds is None else older_than_seconds
+    stale = Execution.objects.filter(
+        status=Execution.Status.QUEUED, created_at__lt=timezone.now() - timedelta(seconds=age)
+    )
+    ids = list(stale.order_by("id").values_list("id", flat=True)[:limit])
+    for execution_id in ids:
+        tasks.run_execution.delay(execution_id)
+    return ids
+
+
 def reap_lost_executions(*, limit: int = 1000) -> list[int]:
     """Mark every RUNNING execution whose lease has expired as LOST (one transaction each); return their ids."""
     candidates = Execution.objects.filter(status=Execution.Status.RUNNING, lease_expires_at__lt=timezone.now())

@@ -48,10 +48,12 @@ def run_execution(execution_id: int) -> str:
 
 @shared_task(name="sandbox.reap", queue="ticks", time_limit=120, soft_time_limit=100)
 def reap_executions() -> int:
-    """Mark running executions whose lease expired as LOST (and refund them)."""
+    """Mark running executions whose lease expired as LOST (and refund them); send stale queued ones again."""
     from sandbox import services  # services enqueue run_execution: import here, not at module level
 
-    return len(services.reap_lost_executions())
+    lost = services.reap_lost_executions()
+    services.redispatch_stale_executions()
+    return len(lost)
 
 
 @worker_ready.connect

@@ -323,3 +323,13 @@ def test_the_admin_shows_logs_and_artifact_escaped(client, admin_user) -> None:
     assert client.get("/admin/sandbox/execution/").status_code == 200
     assert client.get(f"/admin/sandbox/workspace/{agent.id}/change/").status_code == 200
     assert client.get("/admin/sandbox/workertoken/").status_code == 200
+
+
+def test_queued_executions_nobody_claimed_are_sent_again(sandbox_enqueued):
+    agent, _ = make_program_agent()
+    stale = make_execution(agent=agent)
+    Execution.objects.filter(id=stale.id).update(created_at=timezone.now() - timedelta(minutes=5))
+    fresh = make_execution(agent=agent)
+    assert services.redispatch_stale_executions(older_than_seconds=60) == [stale.id]
+    assert stale.id in sandbox_enqueued
+    assert fresh.id not in sandbox_enqueued
