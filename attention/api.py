@@ -14,6 +14,8 @@ from attention import errors, selectors, services
 from attention.models import COMMENT_MAX_LENGTH, MAX_SCORE, AttentionBid, HumanReward
 from economy.fields import StrictCharField, StrictIntegerField
 from economy.permissions import IsAgent, IsAgentOrStaff
+from economy.throttling import ReadWriteThrottleMixin
+from market.bundles import next_price_bounds
 
 
 class AttentionPriceOutputSerializer(serializers.Serializer):
@@ -95,6 +97,7 @@ class AttentionPriceView(GenericAPIView):
     @extend_schema(operation_id="attention_price", responses=AttentionPriceOutputSerializer)
     def get(self, request: Request) -> Response:
         state = selectors.attention_state()
+        low, high = next_price_bounds(price=state.price, floor=state.floor, ceiling=state.ceiling)
         data = {
             "open_tick": state.open_tick,
             "tick_seconds": settings.ATTENTION_TICK_SECONDS,
@@ -104,21 +107,17 @@ class AttentionPriceView(GenericAPIView):
             "utilization": state.utilization,
             "utilization_ema": state.utilization_ema,
             "target_utilization": state.target_utilization,
-            "next_price_min": max(state.floor, round(state.price * 0.875)),
-            "next_price_max": min(state.ceiling, round(state.price * 1.125)),
+            "next_price_min": low,
+            "next_price_max": high,
             "queued": selectors.review_queue().count(),
             "reward_per_point": settings.REWARD_PER_POINT,
         }
         return Response(AttentionPriceOutputSerializer(data).data)
 
 
-class AttentionBidsView(GenericAPIView):
+class AttentionBidsView(ReadWriteThrottleMixin, GenericAPIView):
     permission_classes = [IsAgent]
     serializer_class = AttentionBidOutputSerializer
-
-    def get_throttles(self):
-        self.throttle_scope = "writes" if self.request.method == "POST" else "reads"
-        return super().get_throttles()
 
     @extend_schema(
         operation_id="attention_bids_list",
@@ -148,13 +147,9 @@ class AttentionBidsView(GenericAPIView):
         return Response(AttentionBidOutputSerializer(bid).data, status=status.HTTP_201_CREATED)
 
 
-class AttentionBidDetailView(GenericAPIView):
+class AttentionBidDetailView(ReadWriteThrottleMixin, GenericAPIView):
     permission_classes = [IsAgent]
     serializer_class = AttentionBidOutputSerializer
-
-    def get_throttles(self):
-        self.throttle_scope = "writes" if self.request.method == "DELETE" else "reads"
-        return super().get_throttles()
 
     @extend_schema(operation_id="attention_bids_retrieve", responses=AttentionBidOutputSerializer)
     def get(self, request: Request, bid_id: int) -> Response:

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from economy.fields import StrictCharField, StrictIntegerField
 from economy.models import Agent
 from economy.permissions import IsAgent, IsAgentOrStaff
+from economy.throttling import ReadWriteThrottleMixin
 from evolution import selectors, services
 from evolution.models import Message, PopulationStats
 
@@ -137,13 +138,9 @@ class LineageView(GenericAPIView):
         return Response(LineageOutputSerializer(data).data)
 
 
-class MessagesView(GenericAPIView):
+class MessagesView(ReadWriteThrottleMixin, GenericAPIView):
     permission_classes = [IsAgent]
     serializer_class = MessageOutputSerializer
-
-    def get_throttles(self):
-        self.throttle_scope = "writes" if self.request.method == "POST" else "reads"
-        return super().get_throttles()
 
     @extend_schema(operation_id="social_inbox", responses=MessageOutputSerializer(many=True))
     def get(self, request: Request) -> Response:

@@ -11,8 +11,9 @@ from rest_framework.response import Response
 
 from economy.fields import StrictIntegerField
 from economy.permissions import IsAgent, IsAgentOrStaff
+from economy.throttling import ReadWriteThrottleMixin
 from market import selectors, services
-from market.bundles import ResourceBundle
+from market.bundles import ResourceBundle, next_price_bounds
 from market.models import Bid, Tick
 
 
@@ -82,6 +83,7 @@ class PricesView(GenericAPIView):
         resources = []
         for state in selectors.market_states():
             price = state.price
+            low, high = next_price_bounds(price=price, floor=state.floor, ceiling=state.ceiling)
             resources.append(
                 {
                     "resource": state.resource.code,
@@ -93,8 +95,8 @@ class PricesView(GenericAPIView):
                     "target_utilization": state.target_utilization,
                     "floor": state.floor,
                     "ceiling": state.ceiling,
-                    "next_price_min": max(state.floor, round(price * 0.875)),
-                    "next_price_max": min(state.ceiling, round(price * 1.125)),
+                    "next_price_min": low,
+                    "next_price_max": high,
                 }
             )
         data = {
@@ -106,13 +108,9 @@ class PricesView(GenericAPIView):
         return Response(PricesOutputSerializer(data).data)
 
 
-class BidsView(GenericAPIView):
+class BidsView(ReadWriteThrottleMixin, GenericAPIView):
     permission_classes = [IsAgent]
     serializer_class = BidOutputSerializer
-
-    def get_throttles(self):
-        self.throttle_scope = "writes" if self.request.method == "POST" else "reads"
-        return super().get_throttles()
 
     @extend_schema(
         operation_id="market_bids_list",
@@ -139,13 +137,9 @@ class BidsView(GenericAPIView):
         return Response(BidOutputSerializer(bid).data, status=status.HTTP_201_CREATED)
 
 
-class BidDetailView(GenericAPIView):
+class BidDetailView(ReadWriteThrottleMixin, GenericAPIView):
     permission_classes = [IsAgent]
     serializer_class = BidOutputSerializer
-
-    def get_throttles(self):
-        self.throttle_scope = "writes" if self.request.method == "DELETE" else "reads"
-        return super().get_throttles()
 
     @extend_schema(operation_id="market_bids_retrieve", responses=BidOutputSerializer)
     def get(self, request: Request, bid_id: int) -> Response:

@@ -37,3 +37,8 @@ def next_price(*, price: int, utilization_ema: float, target: float, floor: int,
     step = (utilization_ema - target) / (8 * target)
     step = max(-0.125, min(0.125, step))
     return max(floor, min(ceiling, round(price * (1 + step))))
+
+
+def next_price_bounds(*, price: int, floor: int, ceiling: int) -> tuple[int, int]:
+    """The lowest and highest price the next tick can post (one step of at most 12.5 %, within floor and ceiling)."""
+    return max(floor, round(price * 0.875)), min(ceiling, round(price * 1.125))
