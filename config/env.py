@@ -73,6 +73,9 @@ def parse_database_url(url: str, *, base_dir: Path) -> dict:
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(path),
+            # Tests use a file too, not Django's shared-cache in-memory database: the embedded economy's API threads
+            # and its tick loop write concurrently, which shared-cache SQLite answers with "table is locked".
+            "TEST": {"NAME": str(path.with_name(f"test-{path.name}"))},
             # Writers wait for each other instead of failing with "database is locked".
             "OPTIONS": {
                 "timeout": 30,
