@@ -486,8 +486,15 @@ def settle_holds_bulk(*, settlements: QuerySet, to_account_id: int = TREASURY_AC
         )
         cursor.execute("DELETE FROM bp_settle_batch")
         cursor.execute(f"INSERT INTO bp_settle_batch (hold_id, charge) {select_sql}", select_params)
-        cursor.execute("SELECT count(*), coalesce(sum(charge), 0), coalesce(min(charge), 0) FROM bp_settle_batch")
-        count, _, min_charge = cursor.fetchone()
+        if pg:
+            cursor.execute("ANALYZE bp_settle_batch")  # temporary tables are never auto-analyzed
+        cursor.execute(
+            """
+            SELECT count(*), coalesce(sum(b.charge), 0), coalesce(min(b.charge), 0), coalesce(sum(h.amount), 0)
+            FROM bp_settle_batch b LEFT JOIN economy_hold h ON h.id = b.hold_id
+            """
+        )
+        count, charged, min_charge, held = cursor.fetchone()
         if count == 0:
             return 0
         if min_charge < 0:
@@ -547,18 +554,9 @@ def settle_holds_bulk(*, settlements: QuerySet, to_account_id: int = TREASURY_AC
             WHERE economy_account.id = r.account_id AND r.released > 0
             """
         )
-        cursor.execute(
-            """
-            UPDATE economy_account SET balance = balance - (
-                SELECT sum(h.amount) FROM bp_settle_batch b JOIN economy_hold h ON h.id = b.hold_id
-            ) WHERE id = %s
-            """,
-            [ESCROW_ACCOUNT_ID],
-        )
-        cursor.execute(
-            "UPDATE economy_account SET balance = balance + (SELECT sum(charge) FROM bp_settle_batch) WHERE id = %s",
-            [to_account_id],
-        )
+        # Every hold in the batch was pending (checked above), so escrow gives up exactly what they held.
+        cursor.execute("UPDATE economy_account SET balance = balance - %s WHERE id = %s", [held, ESCROW_ACCOUNT_ID])
+        cursor.execute("UPDATE economy_account SET balance = balance + %s WHERE id = %s", [charged, to_account_id])
         cursor.execute("DELETE FROM bp_settle_batch")
     return count
 

@@ -67,7 +67,8 @@ class Execution(models.Model):
 
     FINAL = (Status.SUCCEEDED, Status.FAILED, Status.TIMED_OUT, Status.OOM_KILLED, Status.LOST)
 
-    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="executions")
+    # Indexed by execution_agent_recent below; a tick inserts one row per winner, so no index is spare.
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="executions", db_index=False)
     bid = models.OneToOneField(Bid, on_delete=models.PROTECT, related_name="execution")
     cpu_millicores = models.PositiveIntegerField()
     memory_mb = models.PositiveIntegerField()
@@ -76,7 +77,7 @@ class Execution(models.Model):
     attempts = models.PositiveIntegerField(default=0, help_text="Claims so far; the current claim's fencing number.")
     worker = models.CharField(max_length=100, blank=True, help_text="Name of the worker that claimed it last.")
     worker_token = models.ForeignKey(
-        WorkerToken, null=True, blank=True, on_delete=models.PROTECT, related_name="executions"
+        WorkerToken, null=True, blank=True, on_delete=models.PROTECT, related_name="executions", db_index=False
     )
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     image = models.CharField(max_length=200, blank=True)
