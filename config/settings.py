@@ -126,6 +126,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "PATH_CONVERTER_OVERRIDES": {"id": int},
     "ENUM_NAME_OVERRIDES": {
         "BidStatusEnum": "market.models.Bid.Status",  # attention bids share these choices
         "HumanRewardStatusEnum": "attention.models.HumanReward.Status",

@@ -1,8 +1,13 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from economy.converters import IdConverter
 from evolution.dashboard import dashboard
+
+# Registered before the apps' URL modules are included: they use <id:...> for primary keys.
+register_converter(IdConverter, "id")
+handler404 = "economy.api_errors.not_found"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -108,3 +109,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
     response.data = {"code": code, "detail": str(detail)}
     return response
+
+
+def not_found(request, exception=None):
+    """404 for paths no view matches: JSON like every other API error; the admin keeps its HTML page."""
+    if request.path.startswith(("/admin/", "/dashboard/")):
+        return page_not_found(request, exception)
+    return JsonResponse({"code": "not_found", "detail": "No such resource."}, status=404)

@@ -4,17 +4,17 @@ from sandbox import api
 
 urlpatterns = [
     path("sandbox/executions", api.ExecutionsView.as_view(), name="sandbox-executions"),
-    path("sandbox/executions/<int:execution_id>", api.ExecutionDetailView.as_view(), name="sandbox-execution"),
+    path("sandbox/executions/<id:execution_id>", api.ExecutionDetailView.as_view(), name="sandbox-execution"),
     path(
-        "sandbox/executions/<int:execution_id>/claim", api.ExecutionClaimView.as_view(), name="sandbox-execution-claim"
+        "sandbox/executions/<id:execution_id>/claim", api.ExecutionClaimView.as_view(), name="sandbox-execution-claim"
     ),
     path(
-        "sandbox/executions/<int:execution_id>/heartbeat",
+        "sandbox/executions/<id:execution_id>/heartbeat",
         api.ExecutionHeartbeatView.as_view(),
         name="sandbox-execution-heartbeat",
     ),
     path(
-        "sandbox/executions/<int:execution_id>/result",
+        "sandbox/executions/<id:execution_id>/result",
         api.ExecutionResultView.as_view(),
         name="sandbox-execution-result",
     ),

@@ -205,3 +205,14 @@ def test_an_overlong_idempotency_key_is_refused(api, pair):
 def test_the_openapi_schema_and_docs_are_served(api):
     assert api.get("/api/schema/").status_code == 200
     assert api.get("/api/docs/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/economic/balance/99999999999999999999999999", "/economic/history/9223372036854775808", "/no/such/path"],
+)
+def test_ids_beyond_64_bits_and_unknown_paths_are_json_404s(api, pair, path):
+    _, token, _, _ = pair
+    response = api.get(path, **auth(token))
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
