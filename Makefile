@@ -24,7 +24,7 @@ test-pg:
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest
 
 test-sqlite:
-	BP_TEST_SQLITE=1 DATABASE_URL=sqlite:///var/test-sqlite.sqlite3 $(PY) -m pytest tests/economy tests/market tests/attention tests/evolution -m "not postgres"
+	BP_TEST_SQLITE=1 DATABASE_URL=sqlite:///var/test-sqlite.sqlite3 $(PY) -m pytest tests/economy tests/market tests/attention tests/evolution tests/test_api_fuzz.py -m "not postgres"
 
 bootstrap:
 	@bash scripts/bootstrap.sh
