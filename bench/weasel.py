@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--ticks", type=int, default=60)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--target", default="WEASEL")
-    parser.add_argument("--mutation-rate", type=float, default=0.15)
+    parser.add_argument("--mutation-rate", type=float, default=0.0, help="Random jumps besides the tried letter.")
     args = parser.parse_args()
 
     database = ROOT / "var" / "weasel.sqlite3"

@@ -9,7 +9,8 @@ Each time it runs (it won a compute bid) it:
    times the reward per point it has seen), so agents with better work outbid richer ones with worse;
 4. bids for compute for the next tick, within its means, so that it runs again;
 5. spawns a child with mutated parameters (and its best phrase) when it is rich enough;
-6. saves its state in its workspace.
+6. tells its kin (by message) what the judges said of its work, and adopts what its kin found;
+7. saves its state in its workspace.
 Nothing here decides who survives: prices, upkeep and judges do.
 """
 
@@ -71,7 +72,8 @@ def mutate(state, rate, rng):
 
 def learn(state):
     """Read reward transfers ('reward: execution N scored S by ...'): keep the best phrase, remember which letters
-    did not help where, and the reward per point."""
+    did not help where, and the reward per point. Returns how many judged artifacts it learned from."""
+    learned = 0
     page = call(bp.history)
     for entry in (page or {}).get("results", []):
         match = re.search(r"execution (\d+) scored (\d+)", entry.get("memo", ""))
@@ -84,14 +86,47 @@ def learn(state):
         if produced is None:
             continue
         phrase, position = produced
+        learned += 1
         if score > state["best_score"]:
+            # What did not help elsewhere most likely still does not: keep it.
             state["best_score"], state["best_phrase"] = score, phrase
-            state["tried"] = {}
         else:
             state["tried"].setdefault(str(position), []).append(phrase[position])
     # Forget old unscored work so the state stays small.
     for execution in sorted(state["produced"], key=int)[:-20]:
         state["produced"].pop(execution)
+    return learned
+
+
+def listen(state):
+    """Kin tell each other what the judges said: adopt a better phrase (with what was tried from it), or, for the
+    same phrase, add the letters they found useless where."""
+    inbox = call(bp.messages)
+    for message in reversed((inbox or {}).get("results", [])):  # oldest first
+        try:
+            news = json.loads(message["body"])
+            score, phrase, tried = int(news["best_score"]), str(news["phrase"]), dict(news["tried"])
+        except (ValueError, KeyError, TypeError):
+            continue  # not news from kin
+        if len(phrase) != len(state["best_phrase"]):
+            continue
+        if score > state["best_score"]:
+            state["best_score"], state["best_phrase"], state["tried"] = score, phrase, tried
+        elif score == state["best_score"] and phrase == state["best_phrase"]:
+            for position, letters in tried.items():
+                mine = state["tried"].setdefault(str(position), [])
+                mine.extend(c for c in letters if c not in mine)
+
+
+def tell_kin(state):
+    """Tell living ancestors and descendants (at most a dozen) the best phrase and what was tried from it."""
+    lineage = call(bp.request, "GET", f"/evolution/agents/{bp.agent_id()}/lineage")
+    if not lineage:
+        return
+    kin = [a for a in lineage["ancestors"] + lineage["descendants"] if a["status"] == "alive"][:12]
+    news = json.dumps({"best_score": state["best_score"], "phrase": state["best_phrase"], "tried": state["tried"]})
+    for relative in kin:
+        call(bp.send_message, relative["id"], news)
 
 
 def bundle_cost(prices):
@@ -115,7 +150,9 @@ def main():
     state.setdefault("runs", 0)
     state["runs"] += 1
 
-    learn(state)
+    listen(state)
+    if learn(state):
+        tell_kin(state)
     phrase, position = mutate(state, params["mutation_rate"], rng)
     if call(bp.submit_artifact, phrase) is not None:
         state["produced"][str(execution)] = [phrase, position]
