@@ -13,7 +13,7 @@ from economy.models import Agent
 from evolution.embedded import EmbeddedEconomy
 from evolution.models import LifeEvent
 from evolution.services import create_genesis_agent
-from sandbox.docker_runner import LABEL_EXECUTION
+from sandbox.docker_runner import LABEL_EXECUTION, LABEL_WORKER
 from sandbox.models import Execution
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.docker, pytest.mark.slow]
@@ -52,4 +52,5 @@ def test_the_economy_lives_for_dozens_of_ticks(embedded_settings, sandbox_enqueu
     assert Agent.objects.filter(status=Agent.Status.ALIVE, generation__gte=1).exists()
     assert HumanReward.objects.filter(score__isnull=False).exists()
     assert Agent.objects.filter(status=Agent.Status.ALIVE).count() <= embedded_settings.POPULATION_CAP
-    assert not economy.docker.containers.list(all=True, filters={"label": LABEL_EXECUTION})
+    mine = {"label": [LABEL_EXECUTION, f"{LABEL_WORKER}={economy.config.name}"]}  # other runs may share dockerd
+    assert not economy.docker.containers.list(all=True, filters=mine)
