@@ -13,7 +13,6 @@ It runs the embedded economy (SQLite in var/weasel.sqlite3, made afresh) with re
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 from pathlib import Path
@@ -55,7 +54,7 @@ def main() -> None:
     params = {"phrase_length": len(args.target), "mutation_rate": args.mutation_rate}
     create_genesis_agent(seed=args.seed, files=genesis_files(seed=args.seed, params=params))
 
-    economy = EmbeddedEconomy(parallel=2, attention_per_tick=1, out=io.StringIO())
+    economy = EmbeddedEconomy(parallel=2, attention_per_tick=1)
     economy.start()
     print(f"target {args.target!r}, seed {args.seed}, {args.ticks} ticks")
     print(economy.HEADER)

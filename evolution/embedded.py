@@ -10,7 +10,6 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TextIO
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from django.conf import settings
@@ -29,9 +28,8 @@ from market import services as market
 from market.models import MarketState
 from sandbox import services as sandbox
 from sandbox.docker_runner import reap_containers
-from sandbox.image import ensure_runtime_image
 from sandbox.models import Execution
-from sandbox.worker import WorkerConfig, run_execution
+from sandbox.worker import WorkerConfig, prepare_runtime_image, run_execution
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -61,11 +59,10 @@ class TickReport:
 
 
 class EmbeddedEconomy:
-    def __init__(self, *, port: int = 0, parallel: int = 2, attention_per_tick: int = 2, out: TextIO) -> None:
+    def __init__(self, *, port: int = 0, parallel: int = 2, attention_per_tick: int = 2) -> None:
         self.port = port
         self.parallel = parallel
         self.attention_per_tick = attention_per_tick
-        self.out = out
         self.server: WSGIServer | None = None
         self.config: WorkerConfig | None = None
         self.docker = None
@@ -77,7 +74,7 @@ class EmbeddedEconomy:
         import docker
 
         self.docker = docker.from_env()
-        ensure_runtime_image(self.docker)
+        prepare_runtime_image(self.docker)
         self.server = make_server("127.0.0.1", self.port, WSGIHandler(), _ThreadingServer, _QuietHandler)
         self.port = self.server.server_port
         threading.Thread(target=self.server.serve_forever, name="bp-api", daemon=True).start()

@@ -23,7 +23,7 @@ from typing import Any
 import requests
 
 from sandbox.docker_runner import container_name, reap_containers, run_container
-from sandbox.image import ensure_runtime_image, runtime_image_tag
+from sandbox.image import ensure_runtime_image
 
 __all__ = ["ApiUnavailable", "WorkerConfig", "report_capacity", "run_execution", "start_worker"]
 
@@ -129,7 +129,7 @@ class LeaseKeeper(threading.Thread):
 
 
 _docker_client: Any = None
-_images_checked: set[str] = set()
+_runtime_image: str | None = None
 
 
 def _docker() -> Any:
@@ -141,11 +141,12 @@ def _docker() -> Any:
     return _docker_client
 
 
-def _ensure_image(client: Any, image: str) -> None:
-    """Build this host's runtime image (once per process) when it has none."""
-    if image not in _images_checked:
-        ensure_runtime_image(client)
-        _images_checked.add(image)
+def prepare_runtime_image(client: Any) -> str:
+    """Build this host's runtime image when it has none; checked once per process. Returns its tag."""
+    global _runtime_image
+    if _runtime_image is None:
+        _runtime_image = ensure_runtime_image(client)
+    return _runtime_image
 
 
 def _outcome(result: Any, workspace_max_bytes: int) -> dict[str, Any]:
@@ -192,7 +193,7 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
     api = WorkerAPI(config)
     client = client or _docker()
     # Build or check the runtime image before claiming: the claim's token and lease start ticking at once.
-    _ensure_image(client, runtime_image_tag())
+    prepare_runtime_image(client)
     try:
         try:
             spec = api.post(f"/sandbox/executions/{execution_id}/claim", {})

@@ -4,8 +4,6 @@ ledger check passes after every tick (``EmbeddedEconomy.run_tick`` raises otherw
 
 from __future__ import annotations
 
-import io
-
 import pytest
 
 from attention.models import HumanReward
@@ -32,7 +30,7 @@ def embedded_settings(settings):
 
 def test_the_economy_lives_for_dozens_of_ticks(embedded_settings, sandbox_enqueued):
     genesis = create_genesis_agent(seed=3)
-    economy = EmbeddedEconomy(parallel=2, attention_per_tick=1, out=io.StringIO())
+    economy = EmbeddedEconomy(parallel=2, attention_per_tick=1)
     economy.start()
     try:
         reports = [economy.run_tick() for _ in range(TICKS)]

@@ -44,7 +44,7 @@ class Command(BaseCommand):
         if not no_genesis and not Agent.objects.filter(status=Agent.Status.ALIVE).exists():
             agent = create_genesis_agent(seed=seed)
             self.stdout.write(f"genesis agent {agent.id} created (seed {seed})")
-        economy = EmbeddedEconomy(port=port, parallel=parallel, attention_per_tick=attention_per_tick, out=self.stdout)
+        economy = EmbeddedEconomy(port=port, parallel=parallel, attention_per_tick=attention_per_tick)
         stopping = {"now": False}
 
         def on_interrupt(signum, frame) -> None:
