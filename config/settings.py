@@ -173,6 +173,7 @@ CELERY_BEAT_SCHEDULE: dict = {
 BP_API_URL = env_str("BP_API_URL", "http://127.0.0.1:8000")
 BP_WORKER_TOKEN = env_str("BP_WORKER_TOKEN", "")
 BP_WORKER_NAME = env_str("BP_WORKER_NAME", "") or socket.gethostname()
+BP_DEPLOYMENT = env_str("BP_DEPLOYMENT", "")  # empty: derived from BP_API_URL (names and labels containers)
 BP_WORKER_CPU_MILLICORES = env_int("BP_WORKER_CPU_MILLICORES", 1000 * (os.cpu_count() or 1))
 BP_WORKER_MEMORY_MB = env_int("BP_WORKER_MEMORY_MB", 2048)
 SANDBOX_CAPACITY_HEARTBEAT_SECONDS = env_int("SANDBOX_CAPACITY_HEARTBEAT_SECONDS", 30)

@@ -95,7 +95,7 @@ class EmbeddedEconomy:
     def stop(self) -> list[str]:
         removed: list[str] = []
         if self.docker is not None and self.config is not None:
-            removed = reap_containers(self.docker, worker_name=self.config.name)
+            removed = reap_containers(self.docker, worker_name=self.config.name, deployment=self.config.deployment_id)
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()

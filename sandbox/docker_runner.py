@@ -8,7 +8,9 @@ capped logs and the workspace as base64 tar.gz.
 
 docker-py traps handled here: ``wait(timeout=)`` does not stop the container (we SIGTERM, then kill); no
 ``auto_remove`` (it races with reading the logs): create, start, wait, read, remove in ``finally``; deterministic
-names ``bp-exec-<execution_id>`` (a leftover from an earlier attempt is removed first).
+names ``bp-<deployment>-<worker>-<execution_id>`` (a leftover from an earlier attempt of the same worker is removed
+first), and labels carrying the deployment, the worker and the execution: two economies (or a test run beside a
+running one) on one Docker engine never touch each other's containers.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 import math
 import os
 import posixpath
+import re
 import shutil
 import tarfile
 import tempfile
@@ -37,8 +40,10 @@ from docker.types import LogConfig, Ulimit
 from .proxy import UnixSocketProxy
 
 __all__ = [
+    "DEFAULT_DEPLOYMENT",
     "FAILED",
     "LABEL_AGENT",
+    "LABEL_DEPLOYMENT",
     "LABEL_EXECUTION",
     "LABEL_WORKER",
     "OOM_KILLED",
@@ -54,6 +59,8 @@ __all__ = [
 LABEL_EXECUTION = "bp.execution"
 LABEL_AGENT = "bp.agent"
 LABEL_WORKER = "bp.worker"
+LABEL_DEPLOYMENT = "bp.deployment"
+DEFAULT_DEPLOYMENT = "default"
 
 SUCCEEDED = "SUCCEEDED"
 FAILED = "FAILED"
@@ -96,8 +103,9 @@ class RunResult:
         return (self.finished_at - self.started_at).total_seconds()
 
 
-def container_name(execution_id: str | int) -> str:
-    return f"bp-exec-{execution_id}"
+def container_name(execution_id: str | int, *, worker_name: str, deployment: str = DEFAULT_DEPLOYMENT) -> str:
+    """The container's name: unique per deployment, worker and execution (Docker allows ``[a-zA-Z0-9_.-]``)."""
+    return re.sub(r"[^a-zA-Z0-9_.-]", "_", f"bp-{deployment}-{worker_name}-{execution_id}")
 
 
 def _now() -> dt.datetime:
@@ -186,6 +194,7 @@ def run_container(
     workspace_cap_mb: int = 16,
     log_cap: int = 65536,
     worker_name: str = "worker",
+    deployment: str = DEFAULT_DEPLOYMENT,
     staging_root: str | None = None,
     extra_env: Mapping[str, str] | None = None,
 ) -> RunResult:
@@ -195,7 +204,7 @@ def run_container(
     host itself. The container and the staging directory are always removed.
     """
     execution_id = str(execution_id)
-    name = container_name(execution_id)
+    name = container_name(execution_id, worker_name=worker_name, deployment=deployment)
     _remove_container(client, name)  # leftover of an earlier attempt (at-least-once delivery)
 
     stage = tempfile.mkdtemp(prefix="bp-", dir=staging_root)
@@ -226,7 +235,12 @@ def run_container(
         container = client.containers.create(
             image,
             name=name,
-            labels={LABEL_EXECUTION: execution_id, LABEL_AGENT: str(agent_id), LABEL_WORKER: worker_name},
+            labels={
+                LABEL_EXECUTION: execution_id,
+                LABEL_AGENT: str(agent_id),
+                LABEL_WORKER: worker_name,
+                LABEL_DEPLOYMENT: deployment,
+            },
             environment=env,
             network_mode="none",
             mem_limit=memory,
@@ -370,12 +384,14 @@ def reap_containers(
     client: docker.DockerClient,
     *,
     worker_name: str | None = None,
+    deployment: str = DEFAULT_DEPLOYMENT,
     keep: Iterable[str] = (),
 ) -> list[str]:
-    """Force-remove containers labelled ``bp.execution`` (only ``worker_name``'s if given), except the execution
-    ids in ``keep``; return the execution ids removed."""
+    """Force-remove this deployment's containers labelled ``bp.execution`` (only ``worker_name``'s if given), except
+    the execution ids in ``keep``; return the execution ids removed. Other deployments' containers are never
+    touched."""
     keep_ids = {str(k) for k in keep}
-    labels = [LABEL_EXECUTION]
+    labels = [LABEL_EXECUTION, f"{LABEL_DEPLOYMENT}={deployment}"]
     if worker_name is not None:
         labels.append(f"{LABEL_WORKER}={worker_name}")
     removed: list[str] = []

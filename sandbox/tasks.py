@@ -27,6 +27,7 @@ def worker_config() -> worker.WorkerConfig:
         cpu_millicores=settings.BP_WORKER_CPU_MILLICORES,
         memory_mb=settings.BP_WORKER_MEMORY_MB,
         staging_dir=settings.SANDBOX_STAGING_DIR,
+        deployment=settings.BP_DEPLOYMENT,
     )
 
 

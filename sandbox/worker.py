@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import logging
 import os
 import threading
@@ -55,6 +56,16 @@ class WorkerConfig:
     memory_mb: int = 2048
     staging_dir: str | None = None
     request_timeout: float = 30.0
+    deployment: str = ""
+
+    @property
+    def deployment_id(self) -> str:
+        """Which economy this worker serves (labels and names its containers): ``BP_DEPLOYMENT``, else derived from
+        the API URL, so that two economies sharing a Docker engine never touch each other's containers."""
+        return self.deployment or hashlib.sha256(self.api_url.rstrip("/").encode()).hexdigest()[:10]
+
+    def container_name(self, execution_id: int | str) -> str:
+        return container_name(execution_id, worker_name=self.name, deployment=self.deployment_id)
 
     @property
     def api_target(self) -> tuple[str, int]:
@@ -99,13 +110,16 @@ class LeaseKeeper(threading.Thread):
     """Renews the execution's lease every ``interval`` seconds; if the API says the claim is gone (the reaper or
     another worker took over), kills the container so that the run ends at once."""
 
-    def __init__(self, api: WorkerAPI, client: Any, execution_id: int, attempt: int, interval: float) -> None:
+    def __init__(
+        self, api: WorkerAPI, client: Any, execution_id: int, attempt: int, interval: float, container: str
+    ) -> None:
         super().__init__(name=f"bp-lease-{execution_id}", daemon=True)
         self.api = api
         self.client = client
         self.execution_id = execution_id
         self.attempt = attempt
         self.interval = interval
+        self.container = container
         self.stopping = threading.Event()
         self.lost = False
 
@@ -120,7 +134,7 @@ class LeaseKeeper(threading.Thread):
                 log.warning("execution %s: claim lost (%s); stopping its container", self.execution_id, exc)
                 self.lost = True
                 with contextlib.suppress(Exception):
-                    self.client.api.kill(container_name(self.execution_id))
+                    self.client.api.kill(self.container)
                 return
 
     def stop(self) -> None:
@@ -203,7 +217,14 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
                 return "skipped"
             raise
         attempt = int(spec["attempt"])
-        keeper = LeaseKeeper(api, client, execution_id, attempt, interval=max(0.5, spec["lease_seconds"] / 3))
+        keeper = LeaseKeeper(
+            api,
+            client,
+            execution_id,
+            attempt,
+            interval=max(0.5, spec["lease_seconds"] / 3),
+            container=config.container_name(execution_id),
+        )
         keeper.start()
         try:
             result = run_container(
@@ -221,6 +242,7 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
                 workspace_cap_mb=max(1, -(-spec["workspace_max_bytes"] // (1024 * 1024))),
                 log_cap=spec["log_cap"],
                 worker_name=config.name,
+                deployment=config.deployment_id,
                 staging_root=config.staging_dir,
             )
             body = _outcome(result, spec["workspace_max_bytes"])
@@ -250,7 +272,7 @@ def report_capacity(config: WorkerConfig) -> None:
 def start_worker(config: WorkerConfig, *, heartbeat_seconds: float) -> threading.Thread | None:
     """On worker start: remove this worker's leftover containers, then report capacity now and periodically."""
     try:
-        removed = reap_containers(_docker(), worker_name=config.name)
+        removed = reap_containers(_docker(), worker_name=config.name, deployment=config.deployment_id)
         if removed:
             log.warning("removed leftover containers of executions %s", removed)
     except Exception:

@@ -19,7 +19,9 @@ from typing import Any
 import pytest
 
 from sandbox.docker_runner import (
+    DEFAULT_DEPLOYMENT,
     FAILED,
+    LABEL_DEPLOYMENT,
     LABEL_EXECUTION,
     LABEL_WORKER,
     OOM_KILLED,
@@ -233,7 +235,7 @@ while True:
     assert result.duration < 15
     # The container, and every process in it, is gone (the fixture checks the labels too).
     with pytest.raises(docker.errors.NotFound):
-        client.containers.get(container_name(execution_id))
+        client.containers.get(container_name(execution_id, worker_name=WORKER))
 
 
 def test_memory_hog_is_oom_killed(client: Any, image: str, api: StubAPI) -> None:
@@ -270,7 +272,7 @@ def test_wall_time_exceeded_is_timed_out(client: Any, image: str, api: StubAPI) 
     import docker.errors
 
     with pytest.raises(docker.errors.NotFound):
-        client.containers.get(container_name(execution_id))
+        client.containers.get(container_name(execution_id, worker_name=WORKER))
 
 
 def test_huge_output_is_capped(client: Any, image: str, api: StubAPI) -> None:
@@ -423,7 +425,7 @@ def test_failing_agent_and_leftover_container_with_same_name(client: Any, image:
     leftover = client.containers.create(
         image,
         command=["sleep", "60"],
-        name=container_name(execution_id),
+        name=container_name(execution_id, worker_name=WORKER),
         labels={LABEL_EXECUTION: execution_id, LABEL_WORKER: WORKER},
         network_mode="none",
     )
@@ -443,8 +445,8 @@ def test_reap_containers(client: Any, image: str) -> None:
         c = client.containers.create(
             image,
             command=["sleep", "60"],
-            name=container_name(execution_id),
-            labels={LABEL_EXECUTION: execution_id, LABEL_WORKER: WORKER},
+            name=container_name(execution_id, worker_name=WORKER),
+            labels={LABEL_EXECUTION: execution_id, LABEL_WORKER: WORKER, LABEL_DEPLOYMENT: DEFAULT_DEPLOYMENT},
             network_mode="none",
         )
         c.start()
@@ -452,7 +454,15 @@ def test_reap_containers(client: Any, image: str) -> None:
     other = client.containers.create(
         image,
         command=["sleep", "60"],
-        labels={LABEL_EXECUTION: "someone-else", LABEL_WORKER: WORKER + "-other"},
+        labels={LABEL_EXECUTION: "someone-else", LABEL_WORKER: WORKER + "-other", LABEL_DEPLOYMENT: DEFAULT_DEPLOYMENT},
+        network_mode="none",
+    )
+    # Another economy on the same engine, with a worker of the same name and the same execution id.
+    other_deployment = client.containers.create(
+        image,
+        command=["sleep", "60"],
+        name=container_name(made[0], worker_name=WORKER, deployment="elsewhere"),
+        labels={LABEL_EXECUTION: made[0], LABEL_WORKER: WORKER, LABEL_DEPLOYMENT: "elsewhere"},
         network_mode="none",
     )
     try:
@@ -460,8 +470,10 @@ def test_reap_containers(client: Any, image: str) -> None:
         assert sorted(reap_containers(client, worker_name=WORKER)) == [made[1]]
         assert reap_containers(client, worker_name=WORKER) == []
         other.reload()  # another worker's container is untouched
+        other_deployment.reload()  # and so is another deployment's
     finally:
         other.remove(force=True)
+        other_deployment.remove(force=True)
 
 
 def test_proxy_bounds_and_stop_closes_live_connections(api: StubAPI, tmp_path: Any) -> None:
