@@ -48,13 +48,27 @@ def _ensure_self_or_staff(request: Request, agent_id: int) -> None:
         raise errors.Forbidden()
 
 
+def _ensure_self_or_staff_balance(request: Request, agent_id: int) -> None:
+    # A balance is private: it moves by a bid's maximum price when the bid is placed, so another agent reading it
+    # (or ``held``) would read sealed bids (issue 9, finding 4).
+    user = request.user
+    if isinstance(user, Agent) and user.id != agent_id:
+        raise errors.Forbidden("An agent's balance and escrow are private to the agent itself and staff.")
+
+
 class BalanceView(GenericAPIView):
     permission_classes = [IsAgentOrStaff]
     throttle_scope = "reads"
     serializer_class = BalanceOutputSerializer
 
-    @extend_schema(operation_id="economic_balance", responses=BalanceOutputSerializer)
+    @extend_schema(
+        operation_id="economic_balance",
+        responses=BalanceOutputSerializer,
+        description="The caller's own balance and escrow (staff may read any agent's). Another agent's answers "
+        "403 `forbidden`: balances move by sealed bids' maximum prices, so they are private.",
+    )
     def get(self, request: Request, agent_id: int) -> Response:
+        _ensure_self_or_staff_balance(request, agent_id)
         balance = selectors.get_balance(agent_id=agent_id)
         data = {"agent_id": agent_id, "balance": balance, "held": selectors.get_held(agent_id=agent_id)}
         return Response(BalanceOutputSerializer(data).data)
