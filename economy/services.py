@@ -278,14 +278,17 @@ def _idempotent_replay(*, from_agent_id: int, key: str, request_hash: str) -> Tr
 
 
 # One statement on PostgreSQL: lock both accounts in id order, check both agents are alive, move the money and
-# record the transfer. It commits on its own (one round trip) or, inside an outer transaction, under a savepoint.
+# record the transfer. The agent rows are locked too (each right after its account, so the order stays the account
+# order): a transfer that waited for a dying agent's account re-reads the agent's status after the death commits,
+# where an unlocked joined row would keep the stale "alive" of the statement's snapshot. It commits on its own (one
+# round trip) or, inside an outer transaction, under a savepoint.
 _TRANSFER_SQL = """
 WITH parties AS (
     SELECT acc.id, acc.agent_id
     FROM economy_account acc JOIN economy_agent ag ON ag.id = acc.agent_id
     WHERE acc.agent_id IN (%(from_id)s, %(to_id)s) AND ag.id IN (%(from_id)s, %(to_id)s) AND ag.status = 'alive'
     ORDER BY acc.id
-    FOR UPDATE OF acc
+    FOR UPDATE OF acc FOR NO KEY UPDATE OF ag
 ), moved AS (
     UPDATE economy_account acc
     SET balance = acc.balance + CASE WHEN acc.agent_id = %(to_id)s THEN %(amount)s ELSE -%(amount)s END
@@ -478,7 +481,8 @@ def settle_holds_bulk(*, settlements: QuerySet, to_account_id: int = TREASURY_AC
     select_sql, select_params = settlements.query.sql_with_params()
     now = timezone.now()
     pg = connection.vendor == "postgresql"
-    with connection.cursor() as cursor:
+    # A savepoint: a refused batch leaves nothing behind even when the caller catches the error and commits.
+    with transaction.atomic(), connection.cursor() as cursor:
         int_type = "bigint" if pg else "integer"
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS bp_settle_batch "
@@ -490,15 +494,18 @@ def settle_holds_bulk(*, settlements: QuerySet, to_account_id: int = TREASURY_AC
             cursor.execute("ANALYZE bp_settle_batch")  # temporary tables are never auto-analyzed
         cursor.execute(
             """
-            SELECT count(*), coalesce(sum(b.charge), 0), coalesce(min(b.charge), 0), coalesce(sum(h.amount), 0)
+            SELECT count(*), coalesce(sum(b.charge), 0), coalesce(min(b.charge), 0), coalesce(sum(h.amount), 0),
+                   coalesce(sum(CASE WHEN b.charge > h.amount THEN 1 ELSE 0 END), 0)
             FROM bp_settle_batch b LEFT JOIN economy_hold h ON h.id = b.hold_id
             """
         )
-        count, charged, min_charge, held = cursor.fetchone()
+        count, charged, min_charge, held, over = cursor.fetchone()
         if count == 0:
             return 0
         if min_charge < 0:
             raise errors.InvalidAmount("A settlement charge is negative.")
+        if over:
+            raise errors.InvalidAmount(f"{over} settlement charge(s) exceed their hold.")
         # Claim the holds: pending -> settled/released. Any hold already resolved, or over-charged, aborts the lot.
         cursor.execute(
             """
@@ -512,7 +519,7 @@ def settle_holds_bulk(*, settlements: QuerySet, to_account_id: int = TREASURY_AC
             [Hold.Status.SETTLED, Hold.Status.RELEASED, now, Hold.Status.PENDING],
         )
         if cursor.rowcount != count:
-            raise errors.HoldNotPending(f"{count - cursor.rowcount} hold(s) were not pending or were over-charged.")
+            raise errors.HoldNotPending(f"{count - cursor.rowcount} hold(s) were not pending (or do not exist).")
         if pg:
             # Same lock order as every other writer: ascending account id.
             cursor.execute(
