@@ -89,7 +89,10 @@ class TransferView(GenericAPIView):
                 str,
                 OpenApiParameter.HEADER,
                 required=False,
-                description="Retrying with the same key returns the first transfer and moves nothing again.",
+                description="Retrying with the same key and payload answers what the first request answered (the "
+                "transfer, or the same refusal: `insufficient_funds`, `agent_dead`, `unknown_agent`) with the header "
+                "`Idempotent-Replayed: true`, and moves nothing again; another payload under the key is 409 "
+                "`idempotency_conflict`. Keys are per payer.",
             )
         ],
     )
@@ -99,13 +102,19 @@ class TransferView(GenericAPIView):
         data = payload.validated_data
         if data["from_id"] != request.user.id:
             raise errors.Forbidden("Agents may only transfer from their own account.")
-        transfer = services.transfer_credits(
-            from_id=data["from_id"],
-            to_id=data["to_id"],
-            amount=data["amount"],
-            memo=data["memo"],
-            idempotency_key=request.headers.get("Idempotency-Key"),
-        )
+        try:
+            transfer = services.transfer_credits(
+                from_id=data["from_id"],
+                to_id=data["to_id"],
+                amount=data["amount"],
+                memo=data["memo"],
+                idempotency_key=request.headers.get("Idempotency-Key"),
+            )
+        except errors.DomainError as exc:
+            if getattr(exc, "replayed", False):  # the refusal this key got the first time, remembered
+                body = {"code": exc.code, "detail": exc.detail, **exc.extra}
+                return Response(body, status=exc.status, headers={"Idempotent-Replayed": "true"})
+            raise
         headers = {"Idempotent-Replayed": "true"} if getattr(transfer, "replayed", False) else {}
         return Response(TransferOutputSerializer(transfer).data, status=status.HTTP_201_CREATED, headers=headers)
 
