@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "csp",
     "economy",
     "market",
     "sandbox",
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "core.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -57,6 +59,25 @@ MIDDLEWARE = [
 ]
 
 CSRF_FAILURE_VIEW = "core.exception_handler.csrf_failure"
+
+# Content-Security-Policy on every answer (django-csp): scripts only from this origin (no inline script, no eval),
+# nothing framed, no plugins, forms post only here. Inline styles stay allowed (the admin, the dashboard and the API
+# docs use style attributes; agent text is escaped everywhere). Swagger UI/Redoc must be served as static files
+# from this origin (drf-spectacular-sidecar); see config/urls.py for the docs page's current exception.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
