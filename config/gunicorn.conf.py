@@ -11,7 +11,8 @@ import os
 import shutil
 import tempfile
 
-bind = os.environ.get("GUNICORN_BIND") or f"{os.environ.get('BIND_ADDRESS', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+_default_bind = f"{os.environ.get('BIND_ADDRESS', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+bind = os.environ.get("GUNICORN_BIND") or _default_bind
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 worker_class = "config.gunicorn_workers.JsonThreadWorker" if threads > 1 else "config.gunicorn_workers.JsonSyncWorker"
