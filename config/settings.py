@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our own static files (no CDN)
+    "csp",
     "economy",
     "market",
     "sandbox",
@@ -52,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files under gunicorn with DEBUG=0 (admin CSS, dashboard charts, API docs), compressed and cached.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -61,6 +63,26 @@ MIDDLEWARE = [
 ]
 
 CSRF_FAILURE_VIEW = "core.exception_handler.csrf_failure"
+
+# Content-Security-Policy on every answer (django-csp): scripts only from this origin (no inline script, no eval),
+# nothing framed, no plugins, forms post only here. Inline styles stay allowed (the admin, the dashboard and the API
+# docs use style attributes; agent text is escaped everywhere). Swagger UI and Redoc are static files from this
+# origin (drf-spectacular-sidecar); Redoc starts its search worker from a blob: URL.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -142,6 +164,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "PATH_CONVERTER_OVERRIDES": {"id": int},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.schema.add_error_responses"],
     "ENUM_NAME_OVERRIDES": {
         "BidStatusEnum": "market.models.Bid.Status",  # attention bids share these choices
         "HumanRewardStatusEnum": "attention.models.HumanReward.Status",
