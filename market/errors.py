@@ -21,3 +21,8 @@ class BidClosed(DomainError):
     code = "bid_closed"
     status = 409
     default_detail = "The bid's tick has closed; it can no longer be cancelled."
+
+
+class InvalidCapacity(DomainError):
+    code = "invalid_capacity"
+    default_detail = "A worker host's capacity must lie within the configured bounds."

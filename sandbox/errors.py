@@ -57,3 +57,9 @@ class WorkspaceTooLarge(DomainError):
 class InvalidOutcome(DomainError):
     code = "invalid_outcome"
     default_detail = "A worker may report SUCCEEDED, FAILED, TIMED_OUT or OOM_KILLED."
+
+
+class WorkerNameMismatch(DomainError):
+    code = "worker_name_mismatch"
+    status = 403
+    default_detail = "A worker reports only for its own host (the name of its token)."
