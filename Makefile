@@ -4,7 +4,7 @@ PY := .venv/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bp
 export BP_INSECURE_DEV_KEY ?= 1
 
-.PHONY: run serve test test-pg test-sqlite bootstrap services docker lint check bench bench-execution bench-weasel clean
+.PHONY: run serve stack test test-pg test-sqlite bootstrap services docker chromium lint check bench bench-execution bench-weasel clean
 
 ## The main job: the economy on the embedded default (SQLite, one process, real Docker sandboxes).
 ## TICKS=0 runs until Ctrl-C; SEED makes a run reproducible up to timing.
@@ -16,6 +16,11 @@ run: bootstrap docker
 serve: bootstrap
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py runserver --noreload 127.0.0.1:$${PORT:-8000}
+
+## The whole distributed stack on this machine (web, ticks worker, sandbox worker, beat, Flower) under honcho;
+## Ctrl-C stops it. PORT (8000), FLOWER_PORT (5555), DATABASE_URL, CELERY_BROKER_URL, FLOWER_BASIC_AUTH: see README.
+stack: bootstrap services docker
+	@bash scripts/stack.sh
 
 ## The whole test suite on real PostgreSQL and Redis, then the ledger tests again on SQLite.
 test: bootstrap services docker test-pg test-sqlite

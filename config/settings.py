@@ -28,7 +28,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "t
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.admin.AdminConfig",  # Django's admin; judges land on their review queue
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our own static files (no CDN)
     "economy",
     "market",
     "sandbox",
@@ -45,7 +46,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "ops.metrics.RequestMetricsMiddleware",
+    "core.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files under gunicorn with DEBUG=0 (admin CSS, dashboard charts, API docs), compressed and cached.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -54,6 +59,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+CSRF_FAILURE_VIEW = "core.exception_handler.csrf_failure"
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
@@ -61,7 +68,7 @@ ASGI_APPLICATION = "config.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "config" / "templates"],  # the admin home (config/admin.py)
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -93,7 +100,15 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+# `manage.py collectstatic` gathers the files into STATIC_ROOT (gzip-compressed copies beside them); WhiteNoise serves
+# them from the web process, also under gunicorn with DEBUG=0. No manifest: a page never fails for want of one.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Files the project ships are also served when STATIC_ROOT has not been collected (tests, `make serve`).
+WHITENOISE_USE_FINDERS = True
 
 # Requests larger than this are refused before parsing (agents post programs and artifacts).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("BP_MAX_REQUEST_BYTES", 2 * 1024 * 1024)
@@ -110,7 +125,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "economy.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.exception_handler.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "reads": env_str("BP_THROTTLE_READS", "6000/min"),
@@ -130,6 +145,10 @@ SPECTACULAR_SETTINGS = {
         "BidStatusEnum": "market.models.Bid.Status",  # attention bids share these choices
         "HumanRewardStatusEnum": "attention.models.HumanReward.Status",
     },
+    # Swagger UI and Redoc come from drf-spectacular-sidecar's static files: the docs work offline, same-origin.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery (distributed mode) ---------------------------------------------------------------
@@ -195,6 +214,7 @@ SANDBOX_WORKSPACE_MAX_FILES = env_int("SANDBOX_WORKSPACE_MAX_FILES", 256)
 SANDBOX_ARTIFACT_MAX_CHARS = env_int("SANDBOX_ARTIFACT_MAX_CHARS", 64 * 1024)
 SANDBOX_LOG_CAP = env_int("SANDBOX_LOG_CAP", 64 * 1024)
 SANDBOX_PIDS_LIMIT = env_int("SANDBOX_PIDS_LIMIT", 64)
+SANDBOX_POOL_SIZE = env_int("SANDBOX_POOL_SIZE", 2)  # warm containers per worker process; 0: off
 SANDBOX_LEASE_SECONDS = env_int("SANDBOX_LEASE_SECONDS", 30)
 SANDBOX_TOKEN_MARGIN_SECONDS = env_int("SANDBOX_TOKEN_MARGIN_SECONDS", 60)
 SANDBOX_TASK_TIME_LIMIT = env_int("SANDBOX_TASK_TIME_LIMIT", MARKET_BUNDLE_LIMITS["wall_seconds"][1] + 180)
@@ -239,6 +259,15 @@ if ATTENTION_JUDGE:
 # Money is an integer count of the smallest unit ("credits").
 BP_MAX_AMOUNT = env_int("BP_MAX_AMOUNT", 10**15)
 BP_MEMO_MAX_LENGTH = env_int("BP_MEMO_MAX_LENGTH", 200)
+
+# --- Operations: health and metrics -----------------------------------------------------------
+# /healthz answers 503 when the newest market tick is older than this (beat or the ticks worker has stopped).
+HEALTH_MAX_TICK_AGE_SECONDS = env_int("HEALTH_MAX_TICK_AGE_SECONDS", max(60, 3 * MARKET_TICK_SECONDS))
+# /metrics is for these client addresses, for `Authorization: Bearer <METRICS_TOKEN>` when set, and for staff.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Where people reach the web service (printed by add_judge and the stack); empty: paths only.
+BP_PUBLIC_URL = env_str("BP_PUBLIC_URL", "")
 
 LOGGING = {
     "version": 1,

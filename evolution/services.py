@@ -12,6 +12,7 @@ from django.db.models import Max, Sum
 from django.utils import timezone
 
 from attention import services as attention
+from core.errors import DomainError
 from economy import errors as ledger_errors
 from economy import selectors as ledger_selectors
 from economy import services as ledger
@@ -20,7 +21,6 @@ from evolution import errors
 from evolution.models import LifeEvent, Message, PopulationStats
 from market import services as market
 from market.bundles import ResourceBundle
-from sandbox import errors as sandbox_errors
 from sandbox import services as sandbox
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ def spawn_agent(
         raise errors.InvalidCode("The child's files must include agent.py.")
     try:
         sandbox.validate_workspace(files)
-    except sandbox_errors.DomainError as exc:
+    except DomainError as exc:
         raise errors.InvalidCode(exc.detail) from exc
     with transaction.atomic():
         _lock_population()
@@ -132,18 +132,23 @@ def kill_agent(*, agent_id: int, cause: str) -> bool:
     with transaction.atomic():
         market.cancel_open_bids(agent_id=agent_id)
         attention.cancel_open_attention_bids(agent_id=agent_id)
-        remaining = ledger_selectors.get_balance(agent_id=agent_id)
-        final = None
-        if remaining:
-            final = ledger.burn_credits(
-                agent_id=agent_id, amount=remaining, memo=f"final upkeep: {cause}"[:200], kind=Transfer.Kind.UPKEEP
-            )
+        # Lock the account, then mark the agent dead, and only then read and burn what is left: a transfer to it
+        # either committed before the lock (and is burned with the rest) or waits for it and then finds the agent
+        # dead (the transfer statement locks the agent row too). Read-then-burn-then-mark left a window in which a
+        # transfer's credits stayed in the dead account (issue 9, finding 9).
+        Account.objects.select_for_update().filter(agent_id=agent_id).values_list("id", flat=True).first()
         died = Agent.objects.filter(id=agent_id, status=Agent.Status.ALIVE).update(
             status=Agent.Status.DEAD, died_at=timezone.now(), death_cause=cause[:200]
         )
         if died != 1:
             transaction.set_rollback(True)
             return False
+        remaining = ledger_selectors.get_balance(agent_id=agent_id)
+        final = None
+        if remaining:
+            final = ledger.burn_credits(
+                agent_id=agent_id, amount=remaining, memo=f"final upkeep: {cause}"[:200], kind=Transfer.Kind.UPKEEP
+            )
         ledger.revoke_agent_tokens(agent_id=agent_id)
         sandbox.archive_workspace(agent_id=agent_id)
         LifeEvent.objects.create(agent_id=agent_id, kind=LifeEvent.Kind.DEATH, cause=cause[:200], transfer=final)

@@ -16,8 +16,8 @@ from django.utils import timezone
 from economy.models import Transfer
 from economy.selectors import ledger_violations
 from market.models import WorkerHost
-from sandbox import services
-from sandbox.docker_runner import LABEL_EXECUTION, LABEL_WORKER
+from sandbox import services, worker_tasks
+from sandbox.docker_runner import LABEL_WORKER, execution_containers
 from sandbox.models import Execution
 from tests.factories import make_execution, make_program_agent
 from tests.faults.conftest import publish
@@ -58,21 +58,26 @@ def test_a_killed_worker_leaves_one_outcome_and_no_container(
     }
     agent, _ = make_program_agent(code=SLEEPER)
     execution = make_execution(agent=agent, wall_seconds=60)
+    deployment = worker_tasks.worker_config().deployment_id
+
+    def running_containers() -> list:  # warm-pool containers carry the execution in their name only
+        containers = execution_containers(docker_client, execution.id, worker_name=live_worker, deployment=deployment)
+        return [c for c in containers if c["State"] == "running"]
+
     publish(redis_server, execution.id)
     dispatched = time.monotonic()
 
     first = economy.worker(queues="sandbox", name=f"{live_worker}-1", env=env)
     wait_for(
         lambda: (
-            Execution.objects.filter(id=execution.id, status=Execution.Status.RUNNING).exists()
-            and docker_client.containers.list(filters={"label": f"{LABEL_EXECUTION}={execution.id}"})
+            Execution.objects.filter(id=execution.id, status=Execution.Status.RUNNING).exists() and running_containers()
         ),
         30,
         "the first worker to start the container",
     )
     first.kill(signal.SIGKILL)
     # The container outlives its worker; the lease stops being renewed.
-    assert docker_client.containers.list(filters={"label": f"{LABEL_EXECUTION}={execution.id}"})
+    assert running_containers()
     wait_for(
         lambda: Execution.objects.get(id=execution.id).lease_expires_at < timezone.now(), 10, "the lease to expire"
     )
