@@ -7,7 +7,6 @@ the defaults are safe for local use and run the embedded default (SQLite, no Red
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -186,6 +185,8 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
+# Workers (not web processes) load the Docker host's task module; web processes publish it by name.
+CELERY_IMPORTS = ("sandbox.worker_tasks",)
 
 # --- The market -----------------------------------------------------------------------------
 MARKET_TICK_SECONDS = env_int("MARKET_TICK_SECONDS", 10)
@@ -200,6 +201,15 @@ MARKET_BUNDLE_LIMITS = {
 MARKET_DEFAULT_CPU_MILLICORES = env_int("MARKET_DEFAULT_CPU_MILLICORES", 1000 * (os.cpu_count() or 1))
 MARKET_DEFAULT_MEMORY_MB = env_int("MARKET_DEFAULT_MEMORY_MB", 2048)
 MARKET_WORKER_TTL_SECONDS = env_int("MARKET_WORKER_TTL_SECONDS", 120)
+# What one worker host may plausibly offer (its heartbeat is refused outside these bounds).
+MARKET_WORKER_CPU_MILLICORES_BOUNDS = (
+    env_int("MARKET_WORKER_MIN_CPU_MILLICORES", 100),
+    env_int("MARKET_WORKER_MAX_CPU_MILLICORES", 1_024_000),
+)
+MARKET_WORKER_MEMORY_MB_BOUNDS = (
+    env_int("MARKET_WORKER_MIN_MEMORY_MB", 64),
+    env_int("MARKET_WORKER_MAX_MEMORY_MB", 16 * 1024 * 1024),
+)
 
 # The one beat schedule. Each entry expires after its period, so a late message is dropped, not run twice.
 CELERY_BEAT_SCHEDULE: dict = {
@@ -214,7 +224,7 @@ CELERY_BEAT_SCHEDULE: dict = {
 # Worker hosts need only these (no database): the API to talk to and their own token and name.
 BP_API_URL = env_str("BP_API_URL", "http://127.0.0.1:8000")
 BP_WORKER_TOKEN = env_str("BP_WORKER_TOKEN", "")
-BP_WORKER_NAME = env_str("BP_WORKER_NAME", "") or socket.gethostname()
+BP_WORKER_NAME = env_str("BP_WORKER_NAME", "")  # empty: the worker token's name (the API tells the worker)
 BP_DEPLOYMENT = env_str("BP_DEPLOYMENT", "")  # empty: derived from BP_API_URL (names and labels containers)
 BP_WORKER_CPU_MILLICORES = env_int("BP_WORKER_CPU_MILLICORES", 1000 * (os.cpu_count() or 1))
 BP_WORKER_MEMORY_MB = env_int("BP_WORKER_MEMORY_MB", 2048)
@@ -232,6 +242,11 @@ SANDBOX_LEASE_SECONDS = env_int("SANDBOX_LEASE_SECONDS", 30)
 SANDBOX_TOKEN_MARGIN_SECONDS = env_int("SANDBOX_TOKEN_MARGIN_SECONDS", 60)
 SANDBOX_TASK_TIME_LIMIT = env_int("SANDBOX_TASK_TIME_LIMIT", MARKET_BUNDLE_LIMITS["wall_seconds"][1] + 180)
 SANDBOX_REAP_SECONDS = env_int("SANDBOX_REAP_SECONDS", 15)
+# A QUEUED execution nobody claimed is sent again after this long, then after twice as long each time, up to the max.
+SANDBOX_REDISPATCH_SECONDS = env_int("SANDBOX_REDISPATCH_SECONDS", 2 * SANDBOX_LEASE_SECONDS)
+SANDBOX_REDISPATCH_MAX_SECONDS = env_int("SANDBOX_REDISPATCH_MAX_SECONDS", 1800)
+# How long a starting sandbox worker waits for the API to confirm its token before it gives up (exit status 69).
+SANDBOX_WORKER_STARTUP_WAIT_SECONDS = env_int("SANDBOX_WORKER_STARTUP_WAIT_SECONDS", 60)
 # "celery": winners' executions are sent to the sandbox queue; "embedded": run_economy runs them itself.
 SANDBOX_DISPATCH = env_str("SANDBOX_DISPATCH", "celery")
 CELERY_BEAT_SCHEDULE["sandbox-reap"] = {
