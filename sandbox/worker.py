@@ -292,6 +292,7 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
             container=config.container_name(execution_id),
         )
         keeper.start()
+        cleanup: list = []  # the container is removed after the result is posted (the agent is dead by then)
         try:
             result = run_container(
                 client=client,
@@ -311,6 +312,7 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
                 deployment=config.deployment_id,
                 staging_root=config.staging_dir,
                 pool=warm_pool(config, client),
+                cleanup=cleanup,
             )
             body = _outcome(result, spec["workspace_max_bytes"])
         except Exception as exc:  # the engine failed us, not the agent: still report once
@@ -319,7 +321,11 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
         finally:
             keeper.stop()
         body["attempt"] = attempt
-        return _post_result(api, execution_id, body)
+        try:
+            return _post_result(api, execution_id, body)
+        finally:
+            for remove in cleanup:
+                remove()
     finally:
         api.close()
 
