@@ -51,16 +51,18 @@ lint: bootstrap
 
 check: lint test
 
-## Ledger and tick benchmarks on PostgreSQL (each prints ratios against a baseline measured in the same run).
-bench: bootstrap services
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/ledger.py
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/tick.py
+## Every benchmark (ledger, tick, execution with and without the warm pool, API, executions/minute) on PostgreSQL and
+## real Docker, then one table: figure, baseline measured in the same run, ratio, target. Not part of `make test`.
+## BENCH_ARGS=--quick for shorter runs; BENCH_ARGS="--only tick,api" for some of them.
+bench: bootstrap services docker
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/all.py $(BENCH_ARGS)
 
 ## The evolution experiment (embedded economy, real Docker): judged score by generation.
 bench-weasel: bootstrap docker
 	$(PY) bench/weasel.py --ticks $${TICKS:-50} --seed $${SEED:-1}
 
-## Dispatch-to-result time of a trivial execution beside a plain `docker run` of the runtime image.
+## Dispatch-to-result time of a trivial execution (warm pool and none) beside a plain `docker run` of the runtime
+## image, and executions per minute with the pool and without.
 bench-execution: bootstrap docker
 	$(PY) bench/execution.py
 
