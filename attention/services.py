@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from attention import errors
 from attention.models import MAX_SCORE, AttentionBid, AttentionState, AttentionTick, HumanReward
+from attention.rewards import PAY_AUTHOR, RewardPolicy
 from attention.selectors import JUDGES_GROUP, default_attention_state, is_judge
 from economy import errors as ledger_errors
 from economy import services as ledger
@@ -249,8 +250,12 @@ def _validate_score(score: object) -> int:
     return score
 
 
-def _record_score(*, item: HumanReward, score: int, comment: str, judge, judged_by: str) -> HumanReward:
-    """QUEUED → SCORED and the mint, in one transaction; only one caller ever wins the conditional update."""
+def _record_score(
+    *, item: HumanReward, score: int, comment: str, judge, judged_by: str, rewards: RewardPolicy = PAY_AUTHOR
+) -> HumanReward:
+    """QUEUED → SCORED and the mint, in one transaction; only one caller ever wins the conditional update. The
+    credits go to the agent ``rewards`` names (the author, unless an experiment's control arm says otherwise);
+    ``minted`` records what the author got."""
     now = timezone.now()
     with transaction.atomic():
         scored = HumanReward.objects.filter(id=item.id, status=HumanReward.Status.QUEUED).update(
@@ -265,21 +270,29 @@ def _record_score(*, item: HumanReward, score: int, comment: str, judge, judged_
             raise errors.AlreadyScored(f"Execution {item.execution_id} was already scored.")
         amount = score * settings.REWARD_PER_POINT
         transfer_id, note = None, ""
-        if amount > 0:
-            memo = f"reward: execution {item.execution_id} scored {score} by {judged_by}"
+        recipient = rewards.recipient(item) if amount > 0 else None
+        if amount > 0 and recipient is None:
+            amount, note = 0, f"{rewards.name}: nobody to pay, nothing minted"
+        elif amount > 0:
+            if recipient == item.agent_id:
+                memo = f"reward: execution {item.execution_id} scored {score} by {judged_by}"
+            else:
+                memo = f"{rewards.name} reward for execution {item.execution_id} of agent {item.agent_id}"
             try:
                 transfer = ledger.mint_credits(
-                    agent_id=item.agent_id,
+                    agent_id=recipient,
                     amount=amount,
                     memo=memo[: settings.BP_MEMO_MAX_LENGTH],
                     kind=Transfer.Kind.REWARD,
                 )
                 transfer_id = transfer.id
+                if recipient != item.agent_id:
+                    amount, note = 0, f"{rewards.name}: {transfer.amount} credits minted to agent {recipient}"
             except ledger_errors.AgentDead:
                 amount, note = 0, "the agent died before it was scored: nothing minted"
         else:
             amount = 0
-        HumanReward.objects.filter(id=item.id).update(minted=amount, transfer_id=transfer_id, note=note)
+        HumanReward.objects.filter(id=item.id).update(minted=amount, transfer_id=transfer_id, note=note[:200])
     item.refresh_from_db()
     return item
 
@@ -323,27 +336,37 @@ def load_scorer(path: str) -> Callable[[str], int]:
     return scorer
 
 
-def run_scripted_judge(*, limit: int = 100) -> list[int]:
-    """Apply the ``ATTENTION_JUDGE`` function to queued items, oldest first; return the ids it scored.
+def run_scripted_judge(
+    *,
+    limit: int = 100,
+    scorer: Callable[[str], int] | None = None,
+    name: str | None = None,
+    rewards: RewardPolicy = PAY_AUTHOR,
+) -> list[int]:
+    """Apply a scoring function to queued items, oldest first; return the ids it scored.
 
-    Does nothing when ATTENTION_JUDGE is empty (the human queue). The function sees only the artifact; a result that
-    is not an integer 0..10 (or an exception) is logged and leaves the item queued. Items a human scored meanwhile
-    are skipped.
+    ``scorer`` (named ``name`` in the record) is given by the caller (the embedded economy); without it, the
+    ``ATTENTION_JUDGE`` setting's function is used, and nothing happens when that is empty (the human queue). The
+    function sees only the artifact; a result that is not an integer 0..10 (or an exception) is logged and leaves
+    the item queued. Items a human scored meanwhile are skipped. ``rewards`` says who is paid (see
+    ``attention.rewards``).
     """
-    path = settings.ATTENTION_JUDGE
-    if not path:
-        return []
-    scorer = load_scorer(path)
+    if scorer is None:
+        path = settings.ATTENTION_JUDGE
+        if not path:
+            return []
+        scorer, name = load_scorer(path), path
+    name = name or getattr(scorer, "__name__", "judge")
     scored: list[int] = []
     queued = HumanReward.objects.filter(status=HumanReward.Status.QUEUED).select_related("execution")
     for item in queued.order_by("queued_at", "id")[:limit]:
         try:
             score = _validate_score(scorer(item.execution.artifact))
         except Exception:
-            log.exception("ATTENTION_JUDGE %s failed on execution %s; left queued", path, item.execution_id)
+            log.exception("judge %s failed on execution %s; left queued", name, item.execution_id)
             continue
         try:
-            _record_score(item=item, score=score, comment="", judge=None, judged_by=f"function:{path}")
+            _record_score(item=item, score=score, comment="", judge=None, judged_by=f"function:{name}", rewards=rewards)
         except errors.AlreadyScored:
             continue
         scored.append(item.id)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -18,6 +17,7 @@ from economy import services as ledger
 from economy.models import Account, Agent, Hold, Transfer
 from evolution import errors
 from evolution.models import LifeEvent, Message, PopulationStats
+from evolution.programs import DEFAULT_PROGRAM, program_files
 from market import services as market
 from market.bundles import ResourceBundle
 from sandbox import errors as sandbox_errors
@@ -25,17 +25,12 @@ from sandbox import services as sandbox
 
 log = logging.getLogger(__name__)
 
-PROGRAMS_DIR = Path(__file__).resolve().parent / "programs"
 FIRST_BUNDLE = ResourceBundle(cpu_millicores=250, memory_mb=64, wall_seconds=10)  # the genesis program's bundle
 
 
-def genesis_files(*, seed: int = 0, params: dict | None = None) -> dict[str, bytes]:
-    """The genesis program and its starting parameters (``params`` override the program's defaults)."""
-    config = {"seed": seed, "generation": 0, "params": params or {}}
-    return {
-        "agent.py": (PROGRAMS_DIR / "genesis_agent.py").read_bytes(),
-        "config.json": json.dumps(config, indent=2).encode(),
-    }
+def genesis_files(*, seed: int = 0, params: dict | None = None, program: str = DEFAULT_PROGRAM) -> dict[str, bytes]:
+    """A genesis program and its starting parameters (``params`` override the program's defaults)."""
+    return program_files(program, seed=seed, params=params)
 
 
 def _lock_population() -> None:

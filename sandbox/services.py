@@ -27,6 +27,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from economy import services as ledger
+from economy.determinism import execution_seed
 from economy.models import Agent, AgentToken
 from market.models import Bid
 from sandbox import errors, tasks
@@ -60,6 +61,7 @@ class ExecutionSpec:
     log_cap: int
     workspace_max_bytes: int
     lease_seconds: int
+    seed: int  # BP_SEED in the container: economy.determinism.execution_seed(execution_id)
 
 
 @dataclass(frozen=True)
@@ -260,6 +262,7 @@ def claim_execution(*, execution_id: int, worker: WorkerToken) -> ExecutionSpec:
             log_cap=settings.SANDBOX_LOG_CAP,
             workspace_max_bytes=settings.SANDBOX_WORKSPACE_MAX_BYTES,
             lease_seconds=settings.SANDBOX_LEASE_SECONDS,
+            seed=execution_seed(execution.id),
         )
 
 
