@@ -2,10 +2,11 @@
 
 - An agent offers credits to put one of its SUCCEEDED executions that carries an artifact in front of a judge; the
   maximum is held in escrow at once (``economy.hold_credits``).
-- The attention tick sells one slot (supply 1) in a second-price auction: the highest bid wins (ties: earliest) and
-  pays the second-highest bid, at least the reserve price and never more than its own maximum; every other bid is
-  released, all in one set-based settlement. The reserve follows its utilization's moving average with the market's
-  bounded controller. The winner's execution enters the judges' queue as a ``HumanReward`` item.
+- The attention tick sells one slot (supply 1) in a second-price auction: the highest bid wins (ties: a seeded
+  draw, never arrival) and pays the second-highest bid, at least the reserve price and never more than its own
+  maximum; every other bid is released, all in one set-based settlement. The reserve follows its utilization's
+  moving average with the market's bounded controller. The winner's execution enters the judges' queue as a
+  ``HumanReward`` item.
 - A score (0..10, by a judge or the scripted judge) mints ``score * REWARD_PER_POINT`` credits to the agent exactly
   once per item: the conditional update QUEUED → SCORED and the mint share one transaction.
 """
@@ -30,6 +31,7 @@ from attention.rewards import PAY_AUTHOR, RewardPolicy
 from attention.selectors import JUDGES_GROUP, default_attention_state, is_judge
 from economy import errors as ledger_errors
 from economy import services as ledger
+from economy.determinism import TieBreak
 from economy.models import Agent, Transfer
 from market.bundles import next_price
 from sandbox.errors import UnknownExecution
@@ -168,7 +170,8 @@ def run_attention_tick(*, slot: int | None = None) -> AttentionTick | None:
         # Only bids at or above the reserve, by living agents, can win: the top two decide everything.
         top = list(
             pending.filter(max_price__gte=reserve, agent__status=Agent.Status.ALIVE)
-            .order_by("-max_price", "id")
+            .annotate(tie_break=TieBreak.for_tick("attention", number).expression("id"))
+            .order_by("-max_price", "tie_break", "id")
             .values_list("id", "max_price")[:2]
         )
         winner_id = price = None

@@ -184,9 +184,10 @@ def issue_worker_token(*, name: str) -> tuple[WorkerToken, str]:
 # --- executions ---------------------------------------------------------------------------------------------------
 
 
-def create_executions_for_tick(*, tick_number: int) -> list[int]:
-    """One QUEUED execution per WON bid of the tick (one INSERT … SELECT), each handed to a sandbox worker once
-    the transaction commits. A repeated call creates nothing twice (one execution per bid)."""
+def create_executions_for_tick(*, tick_number: int, enqueue: bool | None = None) -> list[int]:
+    """One QUEUED execution per WON bid of the tick (one INSERT … SELECT), each handed to a sandbox worker (Celery)
+    once the transaction commits when ``enqueue`` (default: ``SANDBOX_DISPATCH == "celery"``); the embedded economy
+    runs them itself. A repeated call creates nothing twice (one execution per bid)."""
     now = timezone.now()
     execution = Execution._meta.db_table
     bid = Bid._meta.db_table
@@ -209,7 +210,7 @@ def create_executions_for_tick(*, tick_number: int) -> list[int]:
             [Execution.Status.QUEUED, now, tick_number, Bid.Status.WON],
         )
         ids = sorted(row[0] for row in cursor.fetchall())
-        if settings.SANDBOX_DISPATCH == "celery":
+        if settings.SANDBOX_DISPATCH == "celery" if enqueue is None else enqueue:
             for execution_id in ids:
                 tasks.run_execution.delay_on_commit(execution_id)
     return ids
