@@ -39,22 +39,17 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.conf import settings
     from django.core.management import call_command
     from django.db.models import Avg, Count, Max
 
     from attention.models import HumanReward
-    from evolution.embedded import EmbeddedEconomy, score_by_generation
-    from evolution.services import create_genesis_agent, genesis_files
+    from evolution.embedded import EconomyConfig, EmbeddedEconomy, score_by_generation
 
     call_command("migrate", verbosity=0)
-    settings.SANDBOX_DISPATCH = "embedded"
-    settings.ATTENTION_JUDGE = "attention.judges:target_judge"
-    settings.ATTENTION_JUDGE_TARGET = args.target
     params = {"phrase_length": len(args.target), "mutation_rate": args.mutation_rate}
-    create_genesis_agent(seed=args.seed, files=genesis_files(seed=args.seed, params=params))
-
-    economy = EmbeddedEconomy(parallel=2, attention_per_tick=1)
+    config = EconomyConfig(seed=args.seed, target=args.target, program_params=params, attention_per_tick=1)
+    economy = EmbeddedEconomy(config)
+    economy.create_genesis()
     economy.start()
     print(f"target {args.target!r}, seed {args.seed}, {args.ticks} ticks")
     print(economy.HEADER)
