@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from attention import services as attention
 from attention.models import HumanReward
+from core.errors import DomainError
 from economy import errors as ledger_errors
 from economy import selectors as ledger_selectors
 from economy import services as ledger
@@ -23,7 +24,6 @@ from evolution.programs import DEFAULT_PROGRAM, program_files
 from market import selectors as market_selectors
 from market import services as market
 from market.bundles import ResourceBundle
-from sandbox import errors as sandbox_errors
 from sandbox import services as sandbox
 from sandbox.models import Execution
 
@@ -100,7 +100,7 @@ def spawn_agent(
         raise errors.InvalidCode("The child's files must include agent.py.")
     try:
         sandbox.validate_workspace(files)
-    except sandbox_errors.DomainError as exc:
+    except DomainError as exc:
         raise errors.InvalidCode(exc.detail) from exc
     with transaction.atomic():
         _lock_population()
