@@ -38,7 +38,7 @@ from market.models import MarketState, ResourceType
 from sandbox import services as sandbox
 from sandbox.docker_runner import reap_containers
 from sandbox.models import Execution
-from sandbox.worker import WorkerConfig, prepare_runtime_image, run_execution
+from sandbox.worker import WorkerConfig, close_pools, prepare_runtime_image, run_execution, start_pool
 
 log = logging.getLogger(__name__)
 
@@ -164,10 +164,18 @@ class EmbeddedEconomy:
             cpu_millicores=self.config.cpu_millicores or settings.BP_WORKER_CPU_MILLICORES,
             memory_mb=self.config.memory_mb or settings.BP_WORKER_MEMORY_MB,
             staging_dir=settings.SANDBOX_STAGING_DIR,
+            pool_size=settings.SANDBOX_POOL_SIZE,
+        )
+        start_pool(
+            self.worker,
+            self.docker,
+            workspace_max_bytes=settings.SANDBOX_WORKSPACE_MAX_BYTES,
+            log_cap=settings.SANDBOX_LOG_CAP,
         )
 
     def stop(self) -> list[str]:
         removed: list[str] = []
+        close_pools()
         if self.docker is not None and self.worker is not None:
             removed = reap_containers(self.docker, worker_name=self.worker.name, deployment=self.worker.deployment_id)
         if self.server is not None:
