@@ -10,6 +10,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -115,6 +116,18 @@ class TickReport:
     selection_differential: float = 0.0
     diversity: int = 0
     warnings: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase (never part of the history)
+
+
+class _Stopwatch:
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.laps[name] = now - self._last
+        self._last = now
 
 
 class EmbeddedEconomy:
@@ -188,7 +201,9 @@ class EmbeddedEconomy:
     def run_tick(self) -> TickReport:
         # The supply is this economy's own capacity, given explicitly: it never depends on heartbeats and clocks.
         supply = {ResourceType.CPU: self.worker.cpu_millicores, ResourceType.MEMORY: self.worker.memory_mb}
+        clock = _Stopwatch()
         tick = market.run_market_tick(enqueue=False, supply=supply)
+        clock.lap("market")
         queued = canonical_order(
             tick.number,
             Execution.objects.filter(bid__tick_number=tick.number, status=Execution.Status.QUEUED).values_list(
@@ -204,6 +219,7 @@ class EmbeddedEconomy:
             for execution_id in queued:
                 self._run_one(execution_id)
         close_old_connections()
+        clock.lap("executions")
         executions = Execution.objects.filter(bid__tick_number=tick.number)
         outcomes = Counter(executions.values_list("status", flat=True))
         warnings = [
@@ -224,8 +240,11 @@ class EmbeddedEconomy:
                 scored += attention.run_scripted_judge(
                     scorer=self._scorer, name=self.config.judge, rewards=self.config.arm.rewards
                 )
+        clock.lap("attention")
         stats = life.run_life_tick(tick=tick.number) or PopulationStats.objects.get(tick=tick.number)
+        clock.lap("life")
         problems = ledger_violations()
+        clock.lap("ledger check")
         if problems:
             raise RuntimeError(f"ledger check failed after tick {tick.number}: {problems[0]}")
         prices = dict(MarketState.objects.values_list("resource__code", "price"))
@@ -247,6 +266,7 @@ class EmbeddedEconomy:
             selection_differential=stats.selection_differential,
             diversity=stats.diversity,
             warnings=warnings,
+            seconds=clock.laps,
         )
         self.reports.append(report)
         return report
@@ -271,6 +291,9 @@ class EmbeddedEconomy:
             f"{scores:<12}"
         )
 
+    def _phase_seconds(self) -> dict[str, float]:
+        return _sum_phases(self.reports)
+
     def summary(self) -> str:
         outcomes = sum((r.outcomes for r in self.reports), Counter())
         lines = [
@@ -280,12 +303,23 @@ class EmbeddedEconomy:
             f"{Agent.objects.filter(status=Agent.Status.ALIVE).count()}",
             f"minted: {sum(r.minted for r in self.reports)}; burned: {sum(r.burned for r in self.reports)}; "
             f"exact replay: {'yes' if self.exact else 'NO (' + '; '.join(self.warnings[:3]) + ')'}",
+            "wall time: "
+            + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in self._phase_seconds().items())
+            + f" (executions: {sum(sum(r.outcomes.values()) for r in self.reports)})",
             "executions: " + (", ".join(f"{k.lower()} {v}" for k, v in sorted(outcomes.items())) or "none"),
             "judged scores by generation (mean / best / count):",
         ]
         for row in score_by_generation():
             lines.append(f"  generation {row['generation']:>2}: {row['mean']:5.2f} / {row['best']:>2} / {row['count']}")
         return "\n".join(lines)
+
+
+def _sum_phases(reports: list[TickReport]) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for report in reports:
+        for name, seconds in report.seconds.items():
+            total[name] = total.get(name, 0.0) + seconds
+    return total
 
 
 def canonical_order(tick_number: int, execution_ids) -> list[int]:
