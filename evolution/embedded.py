@@ -58,11 +58,20 @@ class TickReport:
     scored: list[int] = field(default_factory=list)
 
 
+# Artifacts judged per tick: each attention tick sells this many slots, more than the executions a tick runs on one
+# machine, so every run that bids the reserve is judged (the scripted judge is a function, so judging is cheap): a
+# newborn is evaluated in its first tick, and compute, not attention, decides who is seen.
+EMBEDDED_ATTENTION_SLOTS = 8
+
+
 class EmbeddedEconomy:
-    def __init__(self, *, port: int = 0, parallel: int = 2, attention_per_tick: int = 2) -> None:
+    def __init__(
+        self, *, port: int = 0, parallel: int = 2, attention_per_tick: int = 1, attention_slots: int | None = None
+    ) -> None:
         self.port = port
         self.parallel = parallel
         self.attention_per_tick = attention_per_tick
+        self.attention_slots = EMBEDDED_ATTENTION_SLOTS if attention_slots is None else attention_slots
         self.server: WSGIServer | None = None
         self.config: WorkerConfig | None = None
         self.docker = None
@@ -120,7 +129,7 @@ class EmbeddedEconomy:
         outcomes = Counter(Execution.objects.filter(bid__tick_number=tick.number).values_list("status", flat=True))
         scored: list[int] = []
         for _ in range(self.attention_per_tick):
-            attention.run_attention_tick()
+            attention.run_attention_tick(slots=self.attention_slots)
             scored += attention.run_scripted_judge()
         stats = life.run_life_tick(tick=tick.number) or PopulationStats.objects.get(tick=tick.number)
         problems = ledger_violations()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -18,24 +17,21 @@ from economy import services as ledger
 from economy.models import Account, Agent, Hold, Transfer
 from evolution import errors
 from evolution.models import LifeEvent, Message, PopulationStats
+from evolution.programs import DEFAULT_PROGRAM, program_files
 from market import services as market
 from market.bundles import ResourceBundle
+from market.models import Bid, Tick
 from sandbox import errors as sandbox_errors
 from sandbox import services as sandbox
 
 log = logging.getLogger(__name__)
 
-PROGRAMS_DIR = Path(__file__).resolve().parent / "programs"
 FIRST_BUNDLE = ResourceBundle(cpu_millicores=250, memory_mb=64, wall_seconds=10)  # the genesis program's bundle
 
 
-def genesis_files(*, seed: int = 0, params: dict | None = None) -> dict[str, bytes]:
-    """The genesis program and its starting parameters (``params`` override the program's defaults)."""
-    config = {"seed": seed, "generation": 0, "params": params or {}}
-    return {
-        "agent.py": (PROGRAMS_DIR / "genesis_agent.py").read_bytes(),
-        "config.json": json.dumps(config, indent=2).encode(),
-    }
+def genesis_files(*, seed: int = 0, params: dict | None = None, program: str = DEFAULT_PROGRAM) -> dict[str, bytes]:
+    """A genesis program and its starting parameters (``params`` override the program's defaults)."""
+    return program_files(program, seed=seed, params=params)
 
 
 def _lock_population() -> None:
@@ -151,8 +147,10 @@ def kill_agent(*, agent_id: int, cause: str) -> bool:
 
 
 def run_life_tick(*, tick: int) -> PopulationStats | None:
-    """Upkeep for every living agent; those that cannot pay and hold nothing in escrow die; then the statistics.
-    Idempotent per tick: a second run of the same tick is a no-op (None)."""
+    """Upkeep for every living agent (``UPKEEP_PER_TICK`` plus ``UPKEEP_DEMURRAGE_BP`` basis points of its balance);
+    those that cannot pay and hold nothing in escrow die, and so do the idle (no compute won in the last
+    ``IDLE_TICKS_LIMIT`` market ticks); then the statistics. Idempotent per tick: a second run of the same tick is a
+    no-op (None)."""
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -164,7 +162,9 @@ def run_life_tick(*, tick: int) -> PopulationStats | None:
         previous = PopulationStats.objects.filter(tick__lt=tick).order_by("-tick").first()
         unpaid = []
         if settings.UPKEEP_PER_TICK:
-            unpaid = ledger.charge_living_agents(amount=settings.UPKEEP_PER_TICK, memo=f"upkeep, tick {tick}")
+            unpaid = ledger.charge_living_agents(
+                amount=settings.UPKEEP_PER_TICK, memo=f"upkeep, tick {tick}", rate_bp=settings.UPKEEP_DEMURRAGE_BP
+            )
         holding = set(
             Hold.objects.filter(account__agent_id__in=unpaid, status=Hold.Status.PENDING).values_list(
                 "account__agent_id", flat=True
@@ -173,8 +173,25 @@ def run_life_tick(*, tick: int) -> PopulationStats | None:
         for agent_id in unpaid:
             if agent_id not in holding:
                 kill_agent(agent_id=agent_id, cause=f"could not pay upkeep at tick {tick}")
+        for agent_id in idle_agents(limit=settings.IDLE_TICKS_LIMIT):
+            kill_agent(agent_id=agent_id, cause=f"idle: no compute won in {settings.IDLE_TICKS_LIMIT} ticks")
         _fill_stats(stats, since=previous.created_at if previous else None)
         return stats
+
+
+def idle_agents(*, limit: int) -> list[int]:
+    """Living agents that lived through the last ``limit`` market ticks without winning compute in any of them (an
+    agent acts only when it runs, so one that stopped winning would otherwise linger until its credits ran out).
+    Nobody is idle before ``limit`` ticks have run, or when ``limit`` is 0."""
+    if limit <= 0:
+        return []
+    recent = list(Tick.objects.order_by("-number").values_list("number", "started_at")[:limit])
+    if len(recent) < limit:
+        return []
+    oldest, since = recent[-1]
+    ran = Bid.objects.filter(tick_number__gte=oldest, status=Bid.Status.WON).values("agent_id")
+    idle = Agent.objects.filter(status=Agent.Status.ALIVE, created_at__lt=since).exclude(id__in=ran)
+    return list(idle.order_by("id").values_list("id", flat=True))
 
 
 def _fill_stats(stats: PopulationStats, *, since) -> None:
@@ -192,6 +209,9 @@ def _fill_stats(stats: PopulationStats, *, since) -> None:
     stats.minted = -system.get(Account.System.MINT, 0)
     stats.burned = system.get(Account.System.TREASURY, 0)
     stats.gini = gini(balances)
+    # The row's time is when it was filled, so the next tick counts the births and deaths after this one's (its
+    # deaths come after the row was created).
+    stats.created_at = timezone.now()
     stats.save()
 
 

@@ -5,8 +5,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from economy.models import Agent
-from evolution.embedded import EmbeddedEconomy
-from evolution.services import create_genesis_agent
+from evolution.embedded import EMBEDDED_ATTENTION_SLOTS, EmbeddedEconomy
+from evolution.programs import DEFAULT_PROGRAM, program_names
+from evolution.services import create_genesis_agent, genesis_files
 
 DEFAULT_JUDGE = "attention.judges:target_judge"
 DEFAULT_TARGET = "METHINKS IT IS LIKE A WEASEL"
@@ -23,7 +24,13 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0, help="Seed of the genesis program (reproducible runs).")
         parser.add_argument("--port", type=int, default=0, help="API port on 127.0.0.1 (0: any free port).")
         parser.add_argument("--parallel", type=int, default=2, help="Executions run at once.")
-        parser.add_argument("--attention-per-tick", type=int, default=2, help="Attention ticks per market tick.")
+        parser.add_argument("--attention-per-tick", type=int, default=1, help="Attention ticks per market tick.")
+        parser.add_argument(
+            "--attention-slots", type=int, default=EMBEDDED_ATTENTION_SLOTS, help="Artifacts judged per attention tick."
+        )
+        parser.add_argument(
+            "--program", default=DEFAULT_PROGRAM, choices=program_names(), help="The genesis agent's program."
+        )
         parser.add_argument(
             "--judge",
             default=None,
@@ -33,7 +40,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-genesis", action="store_true", help="Do not create a genesis agent when none lives.")
 
     def handle(self, *args, ticks: int, seed: int, port: int, parallel: int, attention_per_tick: int,
-               judge: str | None, no_genesis: bool, **options) -> None:  # fmt: skip
+               attention_slots: int, program: str, judge: str | None, no_genesis: bool, **options) -> None:  # fmt: skip
         call_command("migrate", verbosity=0, interactive=False)
         # This process runs the executions itself; nothing is sent to Celery.
         settings.SANDBOX_DISPATCH = "embedded"
@@ -42,9 +49,11 @@ class Command(BaseCommand):
         if not settings.ATTENTION_JUDGE_TARGET:
             settings.ATTENTION_JUDGE_TARGET = DEFAULT_TARGET
         if not no_genesis and not Agent.objects.filter(status=Agent.Status.ALIVE).exists():
-            agent = create_genesis_agent(seed=seed)
-            self.stdout.write(f"genesis agent {agent.id} created (seed {seed})")
-        economy = EmbeddedEconomy(port=port, parallel=parallel, attention_per_tick=attention_per_tick)
+            agent = create_genesis_agent(seed=seed, files=genesis_files(seed=seed, program=program))
+            self.stdout.write(f"genesis agent {agent.id} created (program {program}, seed {seed})")
+        economy = EmbeddedEconomy(
+            port=port, parallel=parallel, attention_per_tick=attention_per_tick, attention_slots=attention_slots
+        )
         stopping = {"now": False}
 
         def on_interrupt(signum, frame) -> None:
