@@ -18,8 +18,8 @@ from django.utils.html import format_html
 
 from attention import selectors, services
 from attention.models import COMMENT_MAX_LENGTH, MAX_SCORE, AttentionBid, AttentionState, AttentionTick, HumanReward
-from economy.admin import ReadOnlyAdmin
-from economy.errors import DomainError
+from core.admin import ReadOnlyAdmin
+from core.errors import DomainError
 
 REVIEW_ARTIFACT_CHARS = 20_000
 EDITABLE_STATE_FIELDS = ["price", "floor", "ceiling", "target_utilization", "ema_alpha"]

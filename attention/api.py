@@ -12,9 +12,9 @@ from rest_framework.response import Response
 
 from attention import errors, selectors, services
 from attention.models import COMMENT_MAX_LENGTH, MAX_SCORE, AttentionBid, HumanReward
-from economy.fields import StrictCharField, StrictIntegerField
-from economy.permissions import IsAgent, IsAgentOrStaff
-from economy.throttling import ReadWriteThrottleMixin
+from core.fields import StrictCharField, StrictIntegerField
+from core.permissions import IsAgent, IsAgentOrStaff
+from core.throttling import ReadWriteThrottleMixin
 from market.bundles import next_price_bounds
 
 

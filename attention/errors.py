@@ -1,6 +1,6 @@
-"""Domain errors of the attention app (mapped to ``{"code", "detail"}`` by ``economy.api_errors``)."""
+"""Domain errors of the attention app (mapped to ``{"code", "detail"}`` by ``core.exception_handler``)."""
 
-from economy.errors import DomainError
+from core.errors import DomainError
 
 
 class ExecutionNotSucceeded(DomainError):
@@ -77,3 +77,18 @@ class AlreadyScored(DomainError):
     code = "already_scored"
     status = 409
     default_detail = "The execution was already scored."
+
+
+class NotEditable(DomainError):
+    code = "not_editable"
+    default_detail = "Only price, floor, ceiling, target_utilization and ema_alpha can be edited."
+
+
+class InvalidControllerSettings(DomainError):
+    code = "invalid_controller_settings"
+    default_detail = "The price must lie within 0 < floor <= price <= ceiling; target and smoothing within (0, 1]."
+
+
+class InvalidComment(DomainError):
+    code = "invalid_comment"
+    default_detail = "The comment must be text."

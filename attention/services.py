@@ -63,7 +63,7 @@ def update_attention_state(*, changes: dict[str, object]) -> AttentionState:
     editable = {"price", "floor", "ceiling", "target_utilization", "ema_alpha"}
     unknown = set(changes) - editable
     if unknown:
-        raise ledger_errors.DomainError(f"Not editable: {', '.join(sorted(unknown))}.")
+        raise errors.NotEditable(f"Not editable: {', '.join(sorted(unknown))}.")
     with transaction.atomic():
         state = _lock_state(exclusive=True)
         for name, value in changes.items():
@@ -72,7 +72,7 @@ def update_attention_state(*, changes: dict[str, object]) -> AttentionState:
             with transaction.atomic():
                 state.save(update_fields=[*changes, "updated_at"])
         except IntegrityError as exc:
-            raise ledger_errors.DomainError(
+            raise errors.InvalidControllerSettings(
                 "The price must lie within 0 < floor <= price <= ceiling; target and smoothing within (0, 1]."
             ) from exc
         return state
@@ -307,7 +307,7 @@ def judge_execution(*, judge, execution_id: int, score: int, comment: str = "") 
     """
     _validate_score(score)
     if not isinstance(comment, str):
-        raise ledger_errors.DomainError("The comment must be text.")
+        raise errors.InvalidComment()
     if not is_judge(judge):
         raise errors.NotAJudge()
     item = HumanReward.objects.select_related("agent").filter(execution_id=execution_id).first()

@@ -2,12 +2,12 @@ from django.contrib import admin
 from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from economy.converters import IdConverter
+from core.converters import IdConverter
 from evolution.dashboard import dashboard
 
 # Registered before the apps' URL modules are included: they use <id:...> for primary keys.
 register_converter(IdConverter, "id")
-handler404 = "economy.api_errors.not_found"
+handler404 = "core.exception_handler.not_found"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -1,19 +1,7 @@
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
 from economy.models import Account, Agent, AgentToken, Hold, Transfer
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Ledger rows are immutable: visible to staff, never edited or deleted through the admin."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Agent)

@@ -9,10 +9,10 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.fields import StrictCharField, StrictIntegerField
+from core.permissions import IsAgent, IsAgentOrStaff
 from economy import errors, selectors, services
-from economy.fields import StrictCharField, StrictIntegerField
 from economy.models import Agent, Transfer
-from economy.permissions import IsAgent, IsAgentOrStaff
 
 
 class BalanceOutputSerializer(serializers.Serializer):

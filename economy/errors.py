@@ -1,21 +1,9 @@
-"""Domain errors. Each carries a machine-readable ``code`` and the HTTP status it maps to.
-
-Other apps subclass ``DomainError`` for their own errors; ``economy.api_errors`` maps all of them to
-``{"code": ..., "detail": ...}`` responses in one place.
-"""
+"""The economy's domain errors, one class per code (``core.errors.DomainError`` is the base; ``core.exception_handler``
+answers them as ``{"code": ..., "detail": ...}``)."""
 
 from __future__ import annotations
 
-
-class DomainError(Exception):
-    code = "error"
-    status = 400
-    default_detail = "The request could not be processed."
-
-    def __init__(self, detail: str | None = None, **extra: object) -> None:
-        self.detail = detail or self.default_detail
-        self.extra = extra
-        super().__init__(self.detail)
+from core.errors import DomainError
 
 
 class InvalidAmount(DomainError):
@@ -68,3 +56,30 @@ class UnknownHold(DomainError):
     code = "unknown_hold"
     status = 404
     default_detail = "No such hold."
+
+
+class InvalidMemo(DomainError):
+    code = "invalid_memo"
+    default_detail = "A memo is a string within the length limit."
+
+
+class InvalidName(DomainError):
+    code = "invalid_name"
+    default_detail = "Name must be 1 to 100 characters."
+
+
+class InvalidIdempotencyKey(DomainError):
+    code = "invalid_idempotency_key"
+    default_detail = "Idempotency-Key must be 1 to 255 characters."
+
+
+class UnknownAccount(DomainError):
+    code = "unknown_account"
+    status = 404
+    default_detail = "No such account."
+
+
+class TransferNotApplied(DomainError):
+    code = "transfer_not_applied"
+    status = 409
+    default_detail = "The transfer could not be applied."

@@ -42,6 +42,9 @@ class Agent(models.Model):
     def __str__(self) -> str:
         return f"{self.name} (#{self.pk})"
 
+    # What core.permissions.IsAgent looks for on request.user (core knows no app's models).
+    is_agent = True
+
     # DRF treats request.user as authenticated when this is true; an agent token authenticates an Agent.
     @property
     def is_authenticated(self) -> bool:

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from economy.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 from evolution.models import LifeEvent, Message, PopulationStats
 
 

@@ -12,10 +12,10 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from economy.fields import StrictCharField, StrictIntegerField
+from core.fields import StrictCharField, StrictIntegerField
+from core.permissions import IsAgent, IsAgentOrStaff
+from core.throttling import ReadWriteThrottleMixin
 from economy.models import Agent
-from economy.permissions import IsAgent, IsAgentOrStaff
-from economy.throttling import ReadWriteThrottleMixin
 from evolution import selectors, services
 from evolution.models import Message, PopulationStats
 

@@ -1,4 +1,4 @@
-from economy.errors import DomainError
+from core.errors import DomainError
 
 
 class PopulationCap(DomainError):

@@ -11,6 +11,7 @@ from django.db.models import Max, Sum
 from django.utils import timezone
 
 from attention import services as attention
+from core.errors import DomainError
 from economy import errors as ledger_errors
 from economy import selectors as ledger_selectors
 from economy import services as ledger
@@ -21,7 +22,6 @@ from evolution.programs import DEFAULT_PROGRAM, program_files
 from market import services as market
 from market.bundles import ResourceBundle
 from market.models import Bid, Tick
-from sandbox import errors as sandbox_errors
 from sandbox import services as sandbox
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def spawn_agent(
         raise errors.InvalidCode("The child's files must include agent.py.")
     try:
         sandbox.validate_workspace(files)
-    except sandbox_errors.DomainError as exc:
+    except DomainError as exc:
         raise errors.InvalidCode(exc.detail) from exc
     with transaction.atomic():
         _lock_population()

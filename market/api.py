@@ -9,9 +9,9 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from economy.fields import StrictIntegerField
-from economy.permissions import IsAgent, IsAgentOrStaff
-from economy.throttling import ReadWriteThrottleMixin
+from core.fields import StrictIntegerField
+from core.permissions import IsAgent, IsAgentOrStaff
+from core.throttling import ReadWriteThrottleMixin
 from market import selectors, services
 from market.bundles import ResourceBundle, next_price_bounds
 from market.models import Bid, Tick

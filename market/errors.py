@@ -1,4 +1,4 @@
-from economy.errors import DomainError
+from core.errors import DomainError
 
 
 class InvalidBundle(DomainError):
@@ -21,3 +21,8 @@ class BidClosed(DomainError):
     code = "bid_closed"
     status = 409
     default_detail = "The bid's tick has closed; it can no longer be cancelled."
+
+
+class InvalidMaxPrice(DomainError):
+    code = "invalid_max_price"
+    default_detail = "max_price is above the market's maximum bid."

@@ -58,7 +58,7 @@ def place_bid(*, agent_id: int, bundle: ResourceBundle, max_price: int) -> Bid:
     bundle.validate()
     ledger.validate_amount(max_price)
     if max_price > settings.MARKET_MAX_BID:
-        raise errors.DomainError(f"max_price must be at most {settings.MARKET_MAX_BID}.", field="max_price")
+        raise errors.InvalidMaxPrice(f"max_price must be at most {settings.MARKET_MAX_BID}.", field="max_price")
     with transaction.atomic():
         tick_number = _lock_clock(exclusive=False)
         prices = posted_prices()

@@ -4,7 +4,7 @@ import binascii
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
-from economy.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 from sandbox.models import Execution, WorkerToken, Workspace
 
 

@@ -11,9 +11,9 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.fields import StrictCharField, StrictIntegerField
+from core.permissions import IsAgent
 from economy.auth import AgentTokenAuthentication
-from economy.fields import StrictCharField, StrictIntegerField
-from economy.permissions import IsAgent
 from market import services as market
 from sandbox import selectors, services
 from sandbox.auth import IsWorker, WorkerTokenAuthentication

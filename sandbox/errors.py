@@ -1,4 +1,4 @@
-from economy.errors import DomainError
+from core.errors import DomainError
 
 
 class UnknownExecution(DomainError):
@@ -57,3 +57,9 @@ class WorkspaceTooLarge(DomainError):
 class InvalidOutcome(DomainError):
     code = "invalid_outcome"
     default_detail = "A worker may report SUCCEEDED, FAILED, TIMED_OUT or OOM_KILLED."
+
+
+class WorkerNameTaken(DomainError):
+    code = "worker_name_taken"
+    status = 409
+    default_detail = "A worker token with this name exists."

@@ -26,6 +26,7 @@ from django.db.models import F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from economy import errors as ledger_errors
 from economy import services as ledger
 from economy.models import Agent, AgentToken
 from market.models import Bid
@@ -167,14 +168,10 @@ def issue_worker_token(*, name: str) -> tuple[WorkerToken, str]:
     """Create the token of worker host ``name``; the raw secret is returned once and only its hash is kept."""
     name = name.strip()
     if not name or len(name) > 100:
-        error = errors.DomainError("Name must be 1 to 100 characters.")
-        error.code = "invalid_name"
-        raise error
+        raise ledger_errors.InvalidName()
     raw = WORKER_TOKEN_PREFIX + secrets.token_urlsafe(32)
     if WorkerToken.objects.filter(name=name).exists():
-        error = errors.DomainError(f"A worker token named {name!r} exists.")
-        error.code, error.status = "worker_name_taken", 409
-        raise error
+        raise errors.WorkerNameTaken(f"A worker token named {name!r} exists.")
     token = WorkerToken.objects.create(name=name, key_hash=ledger.hash_token(raw))
     return token, raw
 

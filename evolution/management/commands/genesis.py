@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from economy.errors import DomainError
+from core.errors import DomainError
 from evolution.services import create_genesis_agent
 
 

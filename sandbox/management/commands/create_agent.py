@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from economy import errors
+from core.errors import DomainError
 from sandbox import services
 
 
@@ -25,6 +25,6 @@ class Command(BaseCommand):
             raise CommandError(f"cannot read {code}: {exc}") from exc
         try:
             agent, issued = services.create_agent_with_program(name=name, credits=credits, code=program)
-        except errors.DomainError as exc:
+        except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.detail}") from exc
         self.stdout.write(json.dumps({"id": agent.id, "name": agent.name, "balance": credits, "token": issued.raw}))

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from economy import errors
+from core.errors import DomainError
 from sandbox import services
 
 
@@ -13,6 +13,6 @@ class Command(BaseCommand):
     def handle(self, *args, name: str, **options) -> None:
         try:
             _token, raw = services.issue_worker_token(name=name)
-        except errors.DomainError as exc:
+        except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.detail}") from exc
         self.stdout.write(raw)

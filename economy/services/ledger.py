@@ -1,6 +1,6 @@
-"""Every write to the economy: agents, tokens and the ledger.
+"""The ledger: every movement of credits between accounts, and escrow holds.
 
-Rules (ARCHITECTURE.md section 4):
+Rules (docs/architecture.md, "Money"):
 - money is an integer; every movement is a ``Transfer`` row between two accounts, and the two balances change in the
   same database transaction, so the sum of all balances stays zero;
 - an agent account cannot go below zero: the database CHECK refuses it and the service reports ``insufficient_funds``;
@@ -13,21 +13,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import TypeVar
 
 import psycopg
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Case, F, QuerySet, When
+from django.db.models import Case, F, When
 from django.utils import timezone
 
 from economy import errors
-from economy.models import Account, Agent, AgentToken, Hold, Transfer
+from economy.models import Account, Agent, Hold, Transfer
 
 MINT_ACCOUNT_ID = -1
 TREASURY_ACCOUNT_ID = -2
@@ -38,15 +35,8 @@ SYSTEM_ACCOUNTS = {
     Account.System.ESCROW: ESCROW_ACCOUNT_ID,
 }
 
-TOKEN_PREFIX = "bpa_"  # noqa: S105 - a public prefix, not a secret
 _RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class IssuedToken:
-    token: AgentToken
-    raw: str
 
 
 # --- helpers ----------------------------------------------------------------------------------------------------
@@ -63,13 +53,11 @@ def validate_amount(amount: object) -> int:
     return amount
 
 
-def _validate_memo(memo: str) -> str:
+def validate_memo(memo: str) -> str:
     if not isinstance(memo, str):
-        raise errors.DomainError("Memo must be a string.")
+        raise errors.InvalidMemo("Memo must be a string.")
     if len(memo) > settings.BP_MEMO_MAX_LENGTH:
-        error = errors.DomainError(f"Memo must be at most {settings.BP_MEMO_MAX_LENGTH} characters.")
-        error.code = "invalid_memo"
-        raise error
+        raise errors.InvalidMemo(f"Memo must be at most {settings.BP_MEMO_MAX_LENGTH} characters.")
     return memo
 
 
@@ -117,7 +105,7 @@ def _move(
                 .values_list("id", flat=True)
             )
             if len(locked) != 2:
-                raise errors.DomainError(f"Unknown account in movement {debit_id}->{credit_id}.")
+                raise errors.UnknownAccount(f"Unknown account in movement {debit_id}->{credit_id}.")
             try:
                 with transaction.atomic():
                     Account.objects.filter(id__in=(debit_id, credit_id)).update(
@@ -150,64 +138,6 @@ def _agent_account_id(agent_id: int, *, must_be_alive: bool = True) -> int:
     return row[0]
 
 
-# --- agents and tokens ------------------------------------------------------------------------------------------
-
-
-def ensure_system_accounts() -> None:
-    """Create the mint, treasury and escrow accounts if they are missing (fixed negative ids)."""
-    for code, account_id in SYSTEM_ACCOUNTS.items():
-        Account.objects.get_or_create(id=account_id, defaults={"system": code})
-
-
-def issue_agent_token(*, agent: Agent, label: str = "", expires_at: datetime | None = None) -> IssuedToken:
-    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = AgentToken.objects.create(agent=agent, key_hash=hash_token(raw), label=label, expires_at=expires_at)
-    return IssuedToken(token=token, raw=raw)
-
-
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def revoke_agent_tokens(*, agent_id: int | None = None, token_ids: QuerySet | list[int] | None = None) -> int:
-    """Revoke every live token of an agent, or the given tokens (ids or a queryset of ids); returns how many."""
-    if (agent_id is None) == (token_ids is None):
-        raise ValueError("give agent_id or token_ids")
-    live = AgentToken.objects.filter(revoked_at__isnull=True)
-    live = live.filter(agent_id=agent_id) if agent_id is not None else live.filter(id__in=token_ids)
-    return live.update(revoked_at=timezone.now())
-
-
-@transaction.atomic
-def create_agent(
-    *,
-    name: str,
-    credits: int = 0,
-    parent: Agent | None = None,
-    memo: str = "genesis endowment",
-    owner_id: int | None = None,
-    issue_token: bool = True,
-) -> tuple[Agent, IssuedToken | None]:
-    """Create an agent with its account (and an API token unless told not to); mint ``credits`` when positive."""
-    name = name.strip()
-    if not name or len(name) > 100:
-        error = errors.DomainError("Name must be 1 to 100 characters.")
-        error.code = "invalid_name"
-        raise error
-    if isinstance(credits, bool) or not isinstance(credits, int) or credits < 0:
-        raise errors.InvalidAmount("Credits must be a non-negative integer.")
-    agent = Agent.objects.create(
-        name=name,
-        parent=parent,
-        generation=(parent.generation + 1) if parent else 0,
-        owner_id=owner_id if owner_id is not None else (parent.owner_id if parent else None),
-    )
-    Account.objects.create(agent=agent)
-    if credits:
-        mint_credits(agent_id=agent.id, amount=credits, memo=memo)
-    return agent, issue_agent_token(agent=agent, label="created") if issue_token else None
-
-
 # --- the ledger -------------------------------------------------------------------------------------------------
 
 
@@ -222,7 +152,7 @@ def transfer_credits(
 ) -> Transfer:
     """Move credits from one living agent to another. Returns the transfer (the first one for a repeated key)."""
     validate_amount(amount)
-    _validate_memo(memo)
+    validate_memo(memo)
     if from_id == to_id:
         raise errors.SelfTransfer()
     request_hash = _request_hash("agent-transfer", from_id, to_id, amount, memo, kind)
@@ -265,9 +195,7 @@ def transfer_credits(
 
 def _idempotent_replay(*, from_agent_id: int, key: str, request_hash: str) -> Transfer | None:
     if not isinstance(key, str) or not key or len(key) > 255:
-        error = errors.DomainError("Idempotency-Key must be 1 to 255 characters.")
-        error.code = "invalid_idempotency_key"
-        raise error
+        raise errors.InvalidIdempotencyKey()
     first = Transfer.objects.filter(debit__agent_id=from_agent_id, idempotency_key=key).first()
     if first is None:
         return None
@@ -329,7 +257,7 @@ def _transfer_pg(
         # Nothing moved: find out which party is missing or dead.
         _agent_account_id(from_id)
         _agent_account_id(to_id)
-        raise errors.DomainError("The transfer could not be applied.")
+        raise errors.TransferNotApplied()
     return Transfer(
         id=row[0],
         debit_id=row[1],
@@ -355,14 +283,14 @@ def _execute_one(sql: str, params: dict) -> tuple | None:
 def mint_credits(*, agent_id: int, amount: int, memo: str = "", kind: str = Transfer.Kind.MINT) -> Transfer:
     """Create new credits for a living agent (genesis endowments and judges' rewards)."""
     validate_amount(amount)
-    _validate_memo(memo)
+    validate_memo(memo)
     return _move(debit_id=MINT_ACCOUNT_ID, credit_id=_agent_account_id(agent_id), amount=amount, kind=kind, memo=memo)
 
 
 def burn_credits(*, agent_id: int, amount: int, memo: str = "", kind: str = Transfer.Kind.BURN) -> Transfer:
     """Take credits out of circulation into the treasury (fees, upkeep)."""
     validate_amount(amount)
-    _validate_memo(memo)
+    validate_memo(memo)
     return _move(
         debit_id=_agent_account_id(agent_id, must_be_alive=False),
         credit_id=TREASURY_ACCOUNT_ID,
@@ -375,7 +303,7 @@ def burn_credits(*, agent_id: int, amount: int, memo: str = "", kind: str = Tran
 def refund_credits(*, agent_id: int, amount: int, memo: str = "") -> Transfer:
     """Return credits from the treasury to an agent (e.g. the price of an execution lost by the system)."""
     validate_amount(amount)
-    _validate_memo(memo)
+    validate_memo(memo)
     return _move(
         debit_id=TREASURY_ACCOUNT_ID,
         credit_id=_agent_account_id(agent_id, must_be_alive=False),
@@ -388,7 +316,7 @@ def refund_credits(*, agent_id: int, amount: int, memo: str = "") -> Transfer:
 def hold_credits(*, agent_id: int, amount: int, memo: str = "") -> Hold:
     """Reserve ``amount`` of a living agent's credits in escrow (phase one of a two-phase transfer)."""
     validate_amount(amount)
-    _validate_memo(memo)
+    validate_memo(memo)
     account_id = _agent_account_id(agent_id)
     with transaction.atomic():
         hold = Hold.objects.create(account_id=account_id, amount=amount, memo=memo)
@@ -460,170 +388,3 @@ def _claim_hold(*, hold_id: int, new_status: str, settled_amount: int) -> Hold:
             raise errors.UnknownHold(f"No hold with id {hold_id}.")
         raise errors.HoldNotPending()
     return Hold.objects.get(id=hold_id)
-
-
-# --- bulk settlement (market ticks) -----------------------------------------------------------------------------
-
-
-def settle_holds_bulk(*, settlements: QuerySet, to_account_id: int = TREASURY_ACCOUNT_ID, memo: str = "") -> int:
-    """Resolve many pending holds at once, set-based: each is charged ``charge`` (0..amount) and released the rest.
-
-    ``settlements`` is a queryset whose ``values_list`` yields ``(hold_id, charge)`` pairs; it runs inside the
-    database, so nothing is carried through Python. A charge of 0 releases the hold in full. Every hold must be
-    pending and every charge within its hold, or nothing happens (``HoldNotPending`` / ``InvalidAmount``).
-    Must run inside a transaction; returns the number of holds resolved.
-    """
-    if not connection.in_atomic_block:
-        raise RuntimeError("settle_holds_bulk must run inside transaction.atomic()")
-    select_sql, select_params = settlements.query.sql_with_params()
-    now = timezone.now()
-    pg = connection.vendor == "postgresql"
-    with connection.cursor() as cursor:
-        int_type = "bigint" if pg else "integer"
-        cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS bp_settle_batch "
-            f"(hold_id {int_type} PRIMARY KEY, charge {int_type} NOT NULL)"
-        )
-        cursor.execute("DELETE FROM bp_settle_batch")
-        cursor.execute(f"INSERT INTO bp_settle_batch (hold_id, charge) {select_sql}", select_params)
-        if pg:
-            cursor.execute("ANALYZE bp_settle_batch")  # temporary tables are never auto-analyzed
-        cursor.execute(
-            """
-            SELECT count(*), coalesce(sum(b.charge), 0), coalesce(min(b.charge), 0), coalesce(sum(h.amount), 0)
-            FROM bp_settle_batch b LEFT JOIN economy_hold h ON h.id = b.hold_id
-            """
-        )
-        count, charged, min_charge, held = cursor.fetchone()
-        if count == 0:
-            return 0
-        if min_charge < 0:
-            raise errors.InvalidAmount("A settlement charge is negative.")
-        # Claim the holds: pending -> settled/released. Any hold already resolved, or over-charged, aborts the lot.
-        cursor.execute(
-            """
-            UPDATE economy_hold SET
-                status = CASE WHEN b.charge > 0 THEN %s ELSE %s END,
-                settled_amount = b.charge,
-                resolved_at = %s
-            FROM bp_settle_batch b
-            WHERE economy_hold.id = b.hold_id AND economy_hold.status = %s AND b.charge <= economy_hold.amount
-            """,
-            [Hold.Status.SETTLED, Hold.Status.RELEASED, now, Hold.Status.PENDING],
-        )
-        if cursor.rowcount != count:
-            raise errors.HoldNotPending(f"{count - cursor.rowcount} hold(s) were not pending or were over-charged.")
-        if pg:
-            # Same lock order as every other writer: ascending account id.
-            cursor.execute(
-                """
-                SELECT id FROM economy_account WHERE id IN (
-                    SELECT h.account_id FROM economy_hold h JOIN bp_settle_batch b ON b.hold_id = h.id
-                    UNION SELECT %s UNION SELECT %s
-                ) ORDER BY id FOR UPDATE
-                """,
-                [ESCROW_ACCOUNT_ID, to_account_id],
-            )
-        # One settlement transfer for the lot, and one release transfer per account (a tick's holds by the
-        # hundred thousand stay a handful of ledger rows per agent). Each hold row keeps its own outcome.
-        cursor.execute(
-            """
-            INSERT INTO economy_transfer (debit_id, credit_id, amount, kind, memo, created_at, request_hash)
-            SELECT %s, %s, sum(charge), %s, %s, %s, '' FROM bp_settle_batch HAVING sum(charge) > 0
-            """,
-            [ESCROW_ACCOUNT_ID, to_account_id, Transfer.Kind.SETTLE, memo, now],
-        )
-        cursor.execute(
-            """
-            INSERT INTO economy_transfer (debit_id, credit_id, amount, kind, memo, created_at, request_hash)
-            SELECT %s, h.account_id, sum(h.amount - b.charge), %s, %s, %s, ''
-            FROM bp_settle_batch b JOIN economy_hold h ON h.id = b.hold_id
-            GROUP BY h.account_id
-            HAVING sum(h.amount - b.charge) > 0
-            """,
-            [ESCROW_ACCOUNT_ID, Transfer.Kind.RELEASE, memo, now],
-        )
-        cursor.execute(
-            """
-            UPDATE economy_account SET balance = economy_account.balance + r.released
-            FROM (
-                SELECT h.account_id, sum(h.amount - b.charge) AS released
-                FROM bp_settle_batch b JOIN economy_hold h ON h.id = b.hold_id
-                GROUP BY h.account_id
-            ) r
-            WHERE economy_account.id = r.account_id AND r.released > 0
-            """
-        )
-        # Every hold in the batch was pending (checked above), so escrow gives up exactly what they held.
-        cursor.execute("UPDATE economy_account SET balance = balance - %s WHERE id = %s", [held, ESCROW_ACCOUNT_ID])
-        cursor.execute("UPDATE economy_account SET balance = balance + %s WHERE id = %s", [charged, to_account_id])
-        cursor.execute("DELETE FROM bp_settle_batch")
-    return count
-
-
-def charge_living_agents(
-    *, amount: int, memo: str = "", kind: str = Transfer.Kind.UPKEEP, rate_bp: int = 0
-) -> list[int]:
-    """Burn ``amount`` plus ``rate_bp`` basis points of its balance (rounded down; demurrage) from every living agent
-    that can pay it, set-based, in one transaction.
-
-    Returns the ids of the living agents that could not pay (they paid nothing).
-    """
-    validate_amount(amount)
-    _validate_memo(memo)
-    if isinstance(rate_bp, bool) or not isinstance(rate_bp, int) or not 0 <= rate_bp < 10_000:
-        raise errors.InvalidAmount("rate_bp must be an integer from 0 to 9999.")
-    now = timezone.now()
-    pg = connection.vendor == "postgresql"
-    with transaction.atomic(), connection.cursor() as cursor:
-        int_type = "bigint" if pg else "integer"
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS bp_upkeep_batch (account_id {int_type} PRIMARY KEY, charge {int_type})"
-        )
-        cursor.execute("DELETE FROM bp_upkeep_batch")
-        if pg:
-            cursor.execute(
-                """
-                SELECT acc.id FROM economy_account acc LEFT JOIN economy_agent ag ON ag.id = acc.agent_id
-                WHERE acc.id = %s OR ag.status = 'alive' ORDER BY acc.id FOR UPDATE OF acc
-                """,
-                [TREASURY_ACCOUNT_ID],
-            )
-        cursor.execute(
-            """
-            INSERT INTO bp_upkeep_batch (account_id, charge)
-            SELECT acc.id, %(flat)s + acc.balance * %(rate)s / 10000 FROM economy_account acc
-            JOIN economy_agent ag ON ag.id = acc.agent_id
-            WHERE ag.status = 'alive' AND acc.balance >= %(flat)s + acc.balance * %(rate)s / 10000
-            """,
-            {"flat": amount, "rate": rate_bp},
-        )
-        cursor.execute(
-            """
-            INSERT INTO economy_transfer (debit_id, credit_id, amount, kind, memo, created_at, request_hash)
-            SELECT account_id, %s, charge, %s, %s, %s, '' FROM bp_upkeep_batch ORDER BY account_id
-            """,
-            [TREASURY_ACCOUNT_ID, kind, memo, now],
-        )
-        cursor.execute(
-            """
-            UPDATE economy_account SET balance = balance - (
-                SELECT charge FROM bp_upkeep_batch WHERE bp_upkeep_batch.account_id = economy_account.id
-            ) WHERE id IN (SELECT account_id FROM bp_upkeep_batch)
-            """
-        )
-        cursor.execute(
-            "UPDATE economy_account SET balance = balance + (SELECT COALESCE(SUM(charge), 0) FROM bp_upkeep_batch) "
-            "WHERE id = %s",
-            [TREASURY_ACCOUNT_ID],
-        )
-        cursor.execute(
-            """
-            SELECT ag.id FROM economy_agent ag JOIN economy_account acc ON acc.agent_id = ag.id
-            WHERE ag.status = 'alive' AND acc.id NOT IN (SELECT account_id FROM bp_upkeep_batch)
-            ORDER BY ag.id
-            """
-        )
-        unpaid = [row[0] for row in cursor.fetchall()]
-        cursor.execute("DELETE FROM bp_upkeep_batch")
-    return unpaid

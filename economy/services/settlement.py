@@ -1,0 +1,175 @@
+"""Bulk settlement for market ticks and upkeep: set-based SQL over many holds or agents in one transaction."""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from economy import errors
+from economy.models import Hold, Transfer
+from economy.services.ledger import ESCROW_ACCOUNT_ID, TREASURY_ACCOUNT_ID, validate_amount, validate_memo
+
+
+def settle_holds_bulk(*, settlements: QuerySet, to_account_id: int = TREASURY_ACCOUNT_ID, memo: str = "") -> int:
+    """Resolve many pending holds at once, set-based: each is charged ``charge`` (0..amount) and released the rest.
+
+    ``settlements`` is a queryset whose ``values_list`` yields ``(hold_id, charge)`` pairs; it runs inside the
+    database, so nothing is carried through Python. A charge of 0 releases the hold in full. Every hold must be
+    pending and every charge within its hold, or nothing happens (``HoldNotPending`` / ``InvalidAmount``).
+    Must run inside a transaction; returns the number of holds resolved.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("settle_holds_bulk must run inside transaction.atomic()")
+    select_sql, select_params = settlements.query.sql_with_params()
+    now = timezone.now()
+    pg = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        int_type = "bigint" if pg else "integer"
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS bp_settle_batch "
+            f"(hold_id {int_type} PRIMARY KEY, charge {int_type} NOT NULL)"
+        )
+        cursor.execute("DELETE FROM bp_settle_batch")
+        cursor.execute(f"INSERT INTO bp_settle_batch (hold_id, charge) {select_sql}", select_params)
+        if pg:
+            cursor.execute("ANALYZE bp_settle_batch")  # temporary tables are never auto-analyzed
+        cursor.execute(
+            """
+            SELECT count(*), coalesce(sum(b.charge), 0), coalesce(min(b.charge), 0), coalesce(sum(h.amount), 0)
+            FROM bp_settle_batch b LEFT JOIN economy_hold h ON h.id = b.hold_id
+            """
+        )
+        count, charged, min_charge, held = cursor.fetchone()
+        if count == 0:
+            return 0
+        if min_charge < 0:
+            raise errors.InvalidAmount("A settlement charge is negative.")
+        # Claim the holds: pending -> settled/released. Any hold already resolved, or over-charged, aborts the lot.
+        cursor.execute(
+            """
+            UPDATE economy_hold SET
+                status = CASE WHEN b.charge > 0 THEN %s ELSE %s END,
+                settled_amount = b.charge,
+                resolved_at = %s
+            FROM bp_settle_batch b
+            WHERE economy_hold.id = b.hold_id AND economy_hold.status = %s AND b.charge <= economy_hold.amount
+            """,
+            [Hold.Status.SETTLED, Hold.Status.RELEASED, now, Hold.Status.PENDING],
+        )
+        if cursor.rowcount != count:
+            raise errors.HoldNotPending(f"{count - cursor.rowcount} hold(s) were not pending or were over-charged.")
+        if pg:
+            # Same lock order as every other writer: ascending account id.
+            cursor.execute(
+                """
+                SELECT id FROM economy_account WHERE id IN (
+                    SELECT h.account_id FROM economy_hold h JOIN bp_settle_batch b ON b.hold_id = h.id
+                    UNION SELECT %s UNION SELECT %s
+                ) ORDER BY id FOR UPDATE
+                """,
+                [ESCROW_ACCOUNT_ID, to_account_id],
+            )
+        # One settlement transfer for the lot, and one release transfer per account (a tick's holds by the
+        # hundred thousand stay a handful of ledger rows per agent). Each hold row keeps its own outcome.
+        cursor.execute(
+            """
+            INSERT INTO economy_transfer (debit_id, credit_id, amount, kind, memo, created_at, request_hash)
+            SELECT %s, %s, sum(charge), %s, %s, %s, '' FROM bp_settle_batch HAVING sum(charge) > 0
+            """,
+            [ESCROW_ACCOUNT_ID, to_account_id, Transfer.Kind.SETTLE, memo, now],
+        )
+        cursor.execute(
+            """
+            INSERT INTO economy_transfer (debit_id, credit_id, amount, kind, memo, created_at, request_hash)
+            SELECT %s, h.account_id, sum(h.amount - b.charge), %s, %s, %s, ''
+            FROM bp_settle_batch b JOIN economy_hold h ON h.id = b.hold_id
+            GROUP BY h.account_id
+            HAVING sum(h.amount - b.charge) > 0
+            """,
+            [ESCROW_ACCOUNT_ID, Transfer.Kind.RELEASE, memo, now],
+        )
+        cursor.execute(
+            """
+            UPDATE economy_account SET balance = economy_account.balance + r.released
+            FROM (
+                SELECT h.account_id, sum(h.amount - b.charge) AS released
+                FROM bp_settle_batch b JOIN economy_hold h ON h.id = b.hold_id
+                GROUP BY h.account_id
+            ) r
+            WHERE economy_account.id = r.account_id AND r.released > 0
+            """
+        )
+        # Every hold in the batch was pending (checked above), so escrow gives up exactly what they held.
+        cursor.execute("UPDATE economy_account SET balance = balance - %s WHERE id = %s", [held, ESCROW_ACCOUNT_ID])
+        cursor.execute("UPDATE economy_account SET balance = balance + %s WHERE id = %s", [charged, to_account_id])
+        cursor.execute("DELETE FROM bp_settle_batch")
+    return count
+
+
+def charge_living_agents(
+    *, amount: int, memo: str = "", kind: str = Transfer.Kind.UPKEEP, rate_bp: int = 0
+) -> list[int]:
+    """Burn ``amount`` plus ``rate_bp`` basis points of its balance (rounded down; demurrage) from every living agent
+    that can pay it, set-based, in one transaction.
+
+    Returns the ids of the living agents that could not pay (they paid nothing).
+    """
+    validate_amount(amount)
+    validate_memo(memo)
+    if isinstance(rate_bp, bool) or not isinstance(rate_bp, int) or not 0 <= rate_bp < 10_000:
+        raise errors.InvalidAmount("rate_bp must be an integer from 0 to 9999.")
+    now = timezone.now()
+    pg = connection.vendor == "postgresql"
+    with transaction.atomic(), connection.cursor() as cursor:
+        int_type = "bigint" if pg else "integer"
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS bp_upkeep_batch (account_id {int_type} PRIMARY KEY, charge {int_type})"
+        )
+        cursor.execute("DELETE FROM bp_upkeep_batch")
+        if pg:
+            cursor.execute(
+                """
+                SELECT acc.id FROM economy_account acc LEFT JOIN economy_agent ag ON ag.id = acc.agent_id
+                WHERE acc.id = %s OR ag.status = 'alive' ORDER BY acc.id FOR UPDATE OF acc
+                """,
+                [TREASURY_ACCOUNT_ID],
+            )
+        cursor.execute(
+            """
+            INSERT INTO bp_upkeep_batch (account_id, charge)
+            SELECT acc.id, %(flat)s + acc.balance * %(rate)s / 10000 FROM economy_account acc
+            JOIN economy_agent ag ON ag.id = acc.agent_id
+            WHERE ag.status = 'alive' AND acc.balance >= %(flat)s + acc.balance * %(rate)s / 10000
+            """,
+            {"flat": amount, "rate": rate_bp},
+        )
+        cursor.execute(
+            """
+            INSERT INTO economy_transfer (debit_id, credit_id, amount, kind, memo, created_at, request_hash)
+            SELECT account_id, %s, charge, %s, %s, %s, '' FROM bp_upkeep_batch ORDER BY account_id
+            """,
+            [TREASURY_ACCOUNT_ID, kind, memo, now],
+        )
+        cursor.execute(
+            """
+            UPDATE economy_account SET balance = balance - (
+                SELECT charge FROM bp_upkeep_batch WHERE bp_upkeep_batch.account_id = economy_account.id
+            ) WHERE id IN (SELECT account_id FROM bp_upkeep_batch)
+            """
+        )
+        cursor.execute(
+            "UPDATE economy_account SET balance = balance + (SELECT COALESCE(SUM(charge), 0) FROM bp_upkeep_batch) "
+            "WHERE id = %s",
+            [TREASURY_ACCOUNT_ID],
+        )
+        cursor.execute(
+            """
+            SELECT ag.id FROM economy_agent ag JOIN economy_account acc ON acc.agent_id = ag.id
+            WHERE ag.status = 'alive' AND acc.id NOT IN (SELECT account_id FROM bp_upkeep_batch)
+            ORDER BY ag.id
+            """
+        )
+        unpaid = [row[0] for row in cursor.fetchall()]
+        cursor.execute("DELETE FROM bp_upkeep_batch")
+    return unpaid
