@@ -4,11 +4,11 @@
   one, or the RUNNING one it is bidding from (so a newborn's first work can be judged in the tick it ran); the
   maximum is held in escrow at once (``economy.hold_credits``).
 - The attention tick sells ``ATTENTION_SLOTS`` slots in a uniform-price auction: the highest bids on SUCCEEDED
-  executions win (ties: earliest), each pays the first losing bid (the (k+1)-th highest; with one slot, the
-  second-price rule), at least the reserve price and never more than its own maximum; every other bid is released
-  (a bid whose execution did not succeed by the tick loses), all in one set-based settlement. The reserve follows
-  its utilization's (slots sold / slots) moving average with the market's bounded controller. The winners'
-  executions enter the judges' queue as ``HumanReward`` items.
+  executions win (ties: a seeded draw, never arrival), each pays the first losing bid (the (k+1)-th highest; with
+  one slot, the second-price rule), at least the reserve price and never more than its own maximum; every other
+  bid is released (a bid whose execution did not succeed by the tick loses), all in one set-based settlement. The
+  reserve follows its utilization's (slots sold / slots) moving average with the market's bounded controller. The
+  winners' executions enter the judges' queue as ``HumanReward`` items.
 - A score (0..10, by a judge or the scripted judge) mints ``score * REWARD_PER_POINT`` credits to the agent exactly
   once per item: the conditional update QUEUED → SCORED and the mint share one transaction.
 """
@@ -29,9 +29,11 @@ from django.utils import timezone
 
 from attention import errors
 from attention.models import MAX_SCORE, AttentionBid, AttentionState, AttentionTick, HumanReward
+from attention.rewards import PAY_AUTHOR, RewardPolicy
 from attention.selectors import JUDGES_GROUP, default_attention_state, is_judge
 from economy import errors as ledger_errors
 from economy import services as ledger
+from economy.determinism import TieBreak
 from economy.models import Agent, Transfer
 from market.bundles import next_price
 from sandbox.errors import UnknownExecution
@@ -178,7 +180,8 @@ def run_attention_tick(*, slot: int | None = None, slots: int | None = None) -> 
             pending.filter(
                 max_price__gte=reserve, agent__status=Agent.Status.ALIVE, execution__status=Execution.Status.SUCCEEDED
             )
-            .order_by("-max_price", "id")
+            .annotate(tie_break=TieBreak.for_tick("attention", number).expression("id"))
+            .order_by("-max_price", "tie_break", "id")
             .values_list("id", "max_price")[: slots + 1]
         )
         winners = top[:slots]
@@ -199,7 +202,8 @@ def run_attention_tick(*, slot: int | None = None, slots: int | None = None) -> 
         ledger.settle_holds_bulk(
             settlements=tick_bids.values_list("hold_id", Coalesce("price", Value(0))), memo=f"attention tick {number}"
         )
-        for bid in AttentionBid.objects.filter(id__in=[bid_id for bid_id, _ in winners]).order_by("-max_price", "id"):
+        won = AttentionBid.objects.in_bulk([bid_id for bid_id, _ in winners])
+        for bid in (won[bid_id] for bid_id, _ in winners):  # in the auction's order
             HumanReward.objects.create(
                 execution_id=bid.execution_id,
                 agent_id=bid.agent_id,
@@ -263,8 +267,12 @@ def _validate_score(score: object) -> int:
     return score
 
 
-def _record_score(*, item: HumanReward, score: int, comment: str, judge, judged_by: str) -> HumanReward:
-    """QUEUED → SCORED and the mint, in one transaction; only one caller ever wins the conditional update."""
+def _record_score(
+    *, item: HumanReward, score: int, comment: str, judge, judged_by: str, rewards: RewardPolicy = PAY_AUTHOR
+) -> HumanReward:
+    """QUEUED → SCORED and the mint, in one transaction; only one caller ever wins the conditional update. The
+    credits go to the agent ``rewards`` names (the author, unless an experiment's control arm says otherwise);
+    ``minted`` records what the author got."""
     now = timezone.now()
     with transaction.atomic():
         scored = HumanReward.objects.filter(id=item.id, status=HumanReward.Status.QUEUED).update(
@@ -279,21 +287,29 @@ def _record_score(*, item: HumanReward, score: int, comment: str, judge, judged_
             raise errors.AlreadyScored(f"Execution {item.execution_id} was already scored.")
         amount = score * settings.REWARD_PER_POINT
         transfer_id, note = None, ""
-        if amount > 0:
-            memo = f"reward: execution {item.execution_id} scored {score} by {judged_by}"
+        recipient = rewards.recipient(item) if amount > 0 else None
+        if amount > 0 and recipient is None:
+            amount, note = 0, f"{rewards.name}: nobody to pay, nothing minted"
+        elif amount > 0:
+            if recipient == item.agent_id:
+                memo = f"reward: execution {item.execution_id} scored {score} by {judged_by}"
+            else:
+                memo = f"{rewards.name} reward for execution {item.execution_id} of agent {item.agent_id}"
             try:
                 transfer = ledger.mint_credits(
-                    agent_id=item.agent_id,
+                    agent_id=recipient,
                     amount=amount,
                     memo=memo[: settings.BP_MEMO_MAX_LENGTH],
                     kind=Transfer.Kind.REWARD,
                 )
                 transfer_id = transfer.id
+                if recipient != item.agent_id:
+                    amount, note = 0, f"{rewards.name}: {transfer.amount} credits minted to agent {recipient}"
             except ledger_errors.AgentDead:
                 amount, note = 0, "the agent died before it was scored: nothing minted"
         else:
             amount = 0
-        HumanReward.objects.filter(id=item.id).update(minted=amount, transfer_id=transfer_id, note=note)
+        HumanReward.objects.filter(id=item.id).update(minted=amount, transfer_id=transfer_id, note=note[:200])
     item.refresh_from_db()
     return item
 
@@ -337,27 +353,37 @@ def load_scorer(path: str) -> Callable[[str], int]:
     return scorer
 
 
-def run_scripted_judge(*, limit: int = 100) -> list[int]:
-    """Apply the ``ATTENTION_JUDGE`` function to queued items, oldest first; return the ids it scored.
+def run_scripted_judge(
+    *,
+    limit: int = 100,
+    scorer: Callable[[str], int] | None = None,
+    name: str | None = None,
+    rewards: RewardPolicy = PAY_AUTHOR,
+) -> list[int]:
+    """Apply a scoring function to queued items, oldest first; return the ids it scored.
 
-    Does nothing when ATTENTION_JUDGE is empty (the human queue). The function sees only the artifact; a result that
-    is not an integer 0..10 (or an exception) is logged and leaves the item queued. Items a human scored meanwhile
-    are skipped.
+    ``scorer`` (named ``name`` in the record) is given by the caller (the embedded economy); without it, the
+    ``ATTENTION_JUDGE`` setting's function is used, and nothing happens when that is empty (the human queue). The
+    function sees only the artifact; a result that is not an integer 0..10 (or an exception) is logged and leaves
+    the item queued. Items a human scored meanwhile are skipped. ``rewards`` says who is paid (see
+    ``attention.rewards``).
     """
-    path = settings.ATTENTION_JUDGE
-    if not path:
-        return []
-    scorer = load_scorer(path)
+    if scorer is None:
+        path = settings.ATTENTION_JUDGE
+        if not path:
+            return []
+        scorer, name = load_scorer(path), path
+    name = name or getattr(scorer, "__name__", "judge")
     scored: list[int] = []
     queued = HumanReward.objects.filter(status=HumanReward.Status.QUEUED).select_related("execution")
     for item in queued.order_by("queued_at", "id")[:limit]:
         try:
             score = _validate_score(scorer(item.execution.artifact))
         except Exception:
-            log.exception("ATTENTION_JUDGE %s failed on execution %s; left queued", path, item.execution_id)
+            log.exception("judge %s failed on execution %s; left queued", name, item.execution_id)
             continue
         try:
-            _record_score(item=item, score=score, comment="", judge=None, judged_by=f"function:{path}")
+            _record_score(item=item, score=score, comment="", judge=None, judged_by=f"function:{name}", rewards=rewards)
         except errors.AlreadyScored:
             continue
         scored.append(item.id)

@@ -180,3 +180,13 @@ class AgentToken(models.Model):
 
     def __str__(self) -> str:
         return f"token#{self.pk} for agent#{self.agent_id}"
+
+
+class EconomySeed(models.Model):
+    """The economy's seed (one row, id 1): every seeded draw of the economy derives from it (``economy.determinism``),
+    so the same seed and settings give the same history."""
+
+    seed = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"economy seed {self.seed}"

@@ -45,6 +45,9 @@ class ExecutionSpecOutputSerializer(serializers.Serializer):
     log_cap = serializers.IntegerField()
     workspace_max_bytes = serializers.IntegerField()
     lease_seconds = serializers.IntegerField()
+    seed = serializers.IntegerField(
+        help_text="The program's seed (BP_SEED): derived from the economy's seed and the execution id."
+    )
 
 
 class ExecutionLeaseInputSerializer(serializers.Serializer):

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from economy import errors as ledger_errors
 from economy import services as ledger
+from economy.determinism import execution_seed
 from economy.models import Agent, AgentToken
 from market.models import Bid
 from sandbox import errors, tasks
@@ -61,6 +62,7 @@ class ExecutionSpec:
     log_cap: int
     workspace_max_bytes: int
     lease_seconds: int
+    seed: int  # BP_SEED in the container: economy.determinism.execution_seed(execution_id)
 
 
 @dataclass(frozen=True)
@@ -179,9 +181,10 @@ def issue_worker_token(*, name: str) -> tuple[WorkerToken, str]:
 # --- executions ---------------------------------------------------------------------------------------------------
 
 
-def create_executions_for_tick(*, tick_number: int) -> list[int]:
-    """One QUEUED execution per WON bid of the tick (one INSERT … SELECT), each handed to a sandbox worker once
-    the transaction commits. A repeated call creates nothing twice (one execution per bid)."""
+def create_executions_for_tick(*, tick_number: int, enqueue: bool | None = None) -> list[int]:
+    """One QUEUED execution per WON bid of the tick (one INSERT … SELECT), each handed to a sandbox worker (Celery)
+    once the transaction commits when ``enqueue`` (default: ``SANDBOX_DISPATCH == "celery"``); the embedded economy
+    runs them itself. A repeated call creates nothing twice (one execution per bid)."""
     now = timezone.now()
     execution = Execution._meta.db_table
     bid = Bid._meta.db_table
@@ -204,7 +207,7 @@ def create_executions_for_tick(*, tick_number: int) -> list[int]:
             [Execution.Status.QUEUED, now, tick_number, Bid.Status.WON],
         )
         ids = sorted(row[0] for row in cursor.fetchall())
-        if settings.SANDBOX_DISPATCH == "celery":
+        if settings.SANDBOX_DISPATCH == "celery" if enqueue is None else enqueue:
             for execution_id in ids:
                 tasks.run_execution.delay_on_commit(execution_id)
     return ids
@@ -257,6 +260,7 @@ def claim_execution(*, execution_id: int, worker: WorkerToken) -> ExecutionSpec:
             log_cap=settings.SANDBOX_LOG_CAP,
             workspace_max_bytes=settings.SANDBOX_WORKSPACE_MAX_BYTES,
             lease_seconds=settings.SANDBOX_LEASE_SECONDS,
+            seed=execution_seed(execution.id),
         )
 
 

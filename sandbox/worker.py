@@ -244,6 +244,7 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
                 worker_name=config.name,
                 deployment=config.deployment_id,
                 staging_root=config.staging_dir,
+                extra_env={"BP_SEED": str(spec["seed"])},
             )
             body = _outcome(result, spec["workspace_max_bytes"])
         except Exception as exc:  # the engine failed us, not the agent: still report once
