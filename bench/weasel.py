@@ -28,10 +28,12 @@ def main() -> None:
     parser.add_argument("--ticks", type=int, default=60)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--target", default="WEASEL")
-    parser.add_argument("--mutation-rate", type=float, default=0.0, help="Random jumps besides the tried letter.")
+    parser.add_argument("--mutation-rate", type=float, default=None, help="The genesis program's mutation rate.")
+    parser.add_argument("--program", default="evolver", help="The genesis program (evolver or learner).")
+    parser.add_argument("--database", default="var/weasel.sqlite3", help="SQLite file (made afresh).")
     args = parser.parse_args()
 
-    database = ROOT / "var" / "weasel.sqlite3"
+    database = ROOT / args.database
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     os.environ["DATABASE_URL"] = f"sqlite:///{database.relative_to(ROOT)}"
@@ -46,12 +48,14 @@ def main() -> None:
     from evolution.embedded import EconomyConfig, EmbeddedEconomy, score_by_generation
 
     call_command("migrate", verbosity=0)
-    params = {"phrase_length": len(args.target), "mutation_rate": args.mutation_rate}
-    config = EconomyConfig(seed=args.seed, target=args.target, program_params=params, attention_per_tick=1)
+    params = {"phrase_length": len(args.target)}
+    if args.mutation_rate is not None or args.program == "learner":
+        params["mutation_rate"] = args.mutation_rate or 0.0  # the learner's default here: no random jumps
+    config = EconomyConfig(seed=args.seed, target=args.target, program=args.program, program_params=params)
     economy = EmbeddedEconomy(config)
     economy.create_genesis()
     economy.start()
-    print(f"target {args.target!r}, seed {args.seed}, {args.ticks} ticks")
+    print(f"target {args.target!r}, program {args.program}, seed {args.seed}, {args.ticks} ticks")
     print(economy.HEADER)
     try:
         for _ in range(args.ticks):

@@ -58,6 +58,11 @@ DEFAULT_JUDGE = "attention.judges:target_judge"
 DEFAULT_TARGET = "METHINKS IT IS LIKE A WEASEL"
 INEXACT_STATUSES = (Execution.Status.TIMED_OUT, Execution.Status.LOST)
 
+# Artifacts judged per tick: each attention tick sells this many slots, more than the executions a tick runs on one
+# machine, so every run that bids the reserve is judged (the scripted judge is a function, so judging is cheap): a
+# newborn is evaluated in its first tick, and compute, not attention, decides who is seen.
+EMBEDDED_ATTENTION_SLOTS = 8
+
 
 @dataclass(frozen=True)
 class EconomyConfig:
@@ -65,7 +70,8 @@ class EconomyConfig:
 
     ``seed`` is stored as the economy's seed (every seeded draw derives from it); ``judge`` is a ``module:function``
     scorer (``"human"``: the queue is left to people) and ``target`` the phrase a scorer taking ``target`` is given;
-    ``arm`` decides who is paid for a score (see ``evolution.arms``); ``parallel`` > 1 runs a tick's executions
+    ``arm`` decides who is paid for a score (see ``evolution.arms``); ``attention_slots`` is how many artifacts
+    each of the ``attention_per_tick`` attention ticks sells; ``parallel`` > 1 runs a tick's executions
     concurrently (faster, but then the run is not exact: their effects depend on timing); ``cpu_millicores`` and
     ``memory_mb`` are the capacity offered to the market (default: this host's, from the settings; fix them to
     compare runs across machines)."""
@@ -76,7 +82,8 @@ class EconomyConfig:
     judge: str = DEFAULT_JUDGE
     target: str = DEFAULT_TARGET
     arm: Arm = ARMS["rewarded"]
-    attention_per_tick: int = 2
+    attention_per_tick: int = 1
+    attention_slots: int = EMBEDDED_ATTENTION_SLOTS
     parallel: int = 1
     cpu_millicores: int | None = None
     memory_mb: int | None = None
@@ -235,7 +242,7 @@ class EmbeddedEconomy:
             log.warning(warning)
         scored: list[int] = []
         for _ in range(self.config.attention_per_tick):
-            attention.run_attention_tick()
+            attention.run_attention_tick(slots=self.config.attention_slots)
             if self._scorer is not None:
                 scored += attention.run_scripted_judge(
                     scorer=self._scorer, name=self.config.judge, rewards=self.config.arm.rewards

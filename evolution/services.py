@@ -24,6 +24,7 @@ from evolution.programs import DEFAULT_PROGRAM, program_files
 from market import selectors as market_selectors
 from market import services as market
 from market.bundles import ResourceBundle
+from market.models import Bid, Tick
 from sandbox import services as sandbox
 from sandbox.models import Execution
 
@@ -158,8 +159,10 @@ SELECTION_WINDOW = 10  # ticks over which the selection differential is measured
 
 
 def run_life_tick(*, tick: int) -> PopulationStats | None:
-    """Upkeep for every living agent; those that cannot pay and hold nothing in escrow die; then the statistics.
-    Idempotent per tick: a second run of the same tick is a no-op (None)."""
+    """Upkeep for every living agent (``UPKEEP_PER_TICK`` plus ``UPKEEP_DEMURRAGE_BP`` basis points of its balance);
+    those that cannot pay and hold nothing in escrow die, and so do the idle (no compute won in the last
+    ``IDLE_TICKS_LIMIT`` market ticks); then the statistics. Idempotent per tick: a second run of the same tick is a
+    no-op (None)."""
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -171,7 +174,9 @@ def run_life_tick(*, tick: int) -> PopulationStats | None:
         previous = PopulationStats.objects.filter(tick__lt=tick).order_by("-tick").first()
         unpaid = []
         if settings.UPKEEP_PER_TICK:
-            unpaid = ledger.charge_living_agents(amount=settings.UPKEEP_PER_TICK, memo=f"upkeep, tick {tick}")
+            unpaid = ledger.charge_living_agents(
+                amount=settings.UPKEEP_PER_TICK, memo=f"upkeep, tick {tick}", rate_bp=settings.UPKEEP_DEMURRAGE_BP
+            )
         holding = set(
             Hold.objects.filter(account__agent_id__in=unpaid, status=Hold.Status.PENDING).values_list(
                 "account__agent_id", flat=True
@@ -180,8 +185,25 @@ def run_life_tick(*, tick: int) -> PopulationStats | None:
         for agent_id in unpaid:
             if agent_id not in holding:
                 kill_agent(agent_id=agent_id, cause=f"could not pay upkeep at tick {tick}")
+        for agent_id in idle_agents(limit=settings.IDLE_TICKS_LIMIT):
+            kill_agent(agent_id=agent_id, cause=f"idle: no compute won in {settings.IDLE_TICKS_LIMIT} ticks")
         _fill_stats(stats, previous=previous)
         return stats
+
+
+def idle_agents(*, limit: int) -> list[int]:
+    """Living agents that lived through the last ``limit`` market ticks without winning compute in any of them (an
+    agent acts only when it runs, so one that stopped winning would otherwise linger until its credits ran out).
+    Nobody is idle before ``limit`` ticks have run, or when ``limit`` is 0."""
+    if limit <= 0:
+        return []
+    recent = list(Tick.objects.order_by("-number").values_list("number", "started_at")[:limit])
+    if len(recent) < limit:
+        return []
+    oldest, since = recent[-1]
+    ran = Bid.objects.filter(tick_number__gte=oldest, status=Bid.Status.WON).values("agent_id")
+    idle = Agent.objects.filter(status=Agent.Status.ALIVE, created_at__lt=since).exclude(id__in=ran)
+    return list(idle.order_by("id").values_list("id", flat=True))
 
 
 def _fill_stats(stats: PopulationStats, *, previous: PopulationStats | None) -> None:

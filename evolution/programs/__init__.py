@@ -26,6 +26,11 @@ PROGRAMS: dict[str, Program] = {
         file="genesis_agent.py",
         description="learns from its judged scores and its kin's messages; children inherit mutated parameters",
     ),
+    "evolver": Program(
+        file="evolver.py",
+        description="never reads its scores or messages: a child copies its parent's phrase and strategy genes with "
+        "mutations, so any improvement comes from selection by money alone",
+    ),
 }
 DEFAULT_PROGRAM = "learner"
 

@@ -8,7 +8,13 @@ from django.core.management.base import BaseCommand, CommandError
 from economy.determinism import economy_seed
 from economy.models import Agent
 from evolution.arms import ARMS, get_arm
-from evolution.embedded import DEFAULT_JUDGE, DEFAULT_TARGET, EconomyConfig, EmbeddedEconomy
+from evolution.embedded import (
+    DEFAULT_JUDGE,
+    DEFAULT_TARGET,
+    EMBEDDED_ATTENTION_SLOTS,
+    EconomyConfig,
+    EmbeddedEconomy,
+)
 from evolution.history import export_history, tick_rows, write_ticks_csv
 from evolution.programs import DEFAULT_PROGRAM, UnknownProgram, program_files, program_names
 
@@ -26,7 +32,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--parallel", type=int, default=1, help="Executions run at once (> 1 is faster but not exact)."
         )
-        parser.add_argument("--attention-per-tick", type=int, default=2, help="Attention ticks per market tick.")
+        parser.add_argument("--attention-per-tick", type=int, default=1, help="Attention ticks per market tick.")
+        parser.add_argument(
+            "--attention-slots", type=int, default=EMBEDDED_ATTENTION_SLOTS, help="Artifacts judged per attention tick."
+        )
         parser.add_argument(
             "--judge",
             default=None,
@@ -60,6 +69,7 @@ class Command(BaseCommand):
                 target=options["target"] or settings.ATTENTION_JUDGE_TARGET or DEFAULT_TARGET,
                 arm=get_arm(options["arm"]),
                 attention_per_tick=options["attention_per_tick"],
+                attention_slots=options["attention_slots"],
                 parallel=options["parallel"],
                 cpu_millicores=options["cpu_millicores"],
                 memory_mb=options["memory_mb"],
