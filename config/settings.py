@@ -262,6 +262,8 @@ ATTENTION_TICK_SECONDS = env_int("ATTENTION_TICK_SECONDS", 30)
 ATTENTION_RESERVE_PRICE = env_int("ATTENTION_RESERVE_PRICE", 20)
 ATTENTION_PRICE_FLOOR = env_int("ATTENTION_PRICE_FLOOR", 10)
 ATTENTION_PRICE_CEILING = env_int("ATTENTION_PRICE_CEILING", 1_000_000)
+# Slots each attention tick sells (uniform price: every winner pays the first losing bid, at least the reserve).
+ATTENTION_SLOTS = env_int("ATTENTION_SLOTS", 1)
 REWARD_PER_POINT = env_int("REWARD_PER_POINT", 100)  # credits minted per point of a judge's score (0..10)
 ATTENTION_JUDGE = env_str("ATTENTION_JUDGE", "")  # module:function scoring artifacts unattended; empty: human judges
 ATTENTION_JUDGE_TARGET = env_str("ATTENTION_JUDGE_TARGET", "")  # the phrase attention.judges:target_judge rewards
@@ -307,6 +309,8 @@ SPAWN_FEE = env_int("SPAWN_FEE", 20)
 SPAWN_MIN_ENDOWMENT = env_int("SPAWN_MIN_ENDOWMENT", 50)
 POPULATION_CAP = env_int("POPULATION_CAP", 64)
 UPKEEP_PER_TICK = env_int("UPKEEP_PER_TICK", 2)
+UPKEEP_DEMURRAGE_BP = env_int("UPKEEP_DEMURRAGE_BP", 0)  # upkeep's share of the balance, basis points per tick
+IDLE_TICKS_LIMIT = env_int("IDLE_TICKS_LIMIT", 0)  # an agent that won no compute in this many ticks dies (0: never)
 MESSAGE_MAX_CHARS = env_int("MESSAGE_MAX_CHARS", 2000)
 # Where new messages are published for live consumers (channel bp:messages:<agent id>); empty: not published.
 BP_REDIS_URL = env_str("BP_REDIS_URL", CELERY_BROKER_URL)

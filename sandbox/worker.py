@@ -394,6 +394,7 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
                 worker_name=config.name,
                 deployment=config.deployment_id,
                 staging_root=config.staging_dir,
+                extra_env={"BP_SEED": str(spec["seed"])},
                 pool=warm_pool(config, client),
                 cleanup=cleanup,
             )
