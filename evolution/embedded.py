@@ -29,7 +29,7 @@ from market.models import MarketState
 from sandbox import services as sandbox
 from sandbox.docker_runner import reap_containers
 from sandbox.models import Execution
-from sandbox.worker import WorkerConfig, prepare_runtime_image, run_execution
+from sandbox.worker import WorkerConfig, close_pools, prepare_runtime_image, run_execution, start_pool
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -87,6 +87,13 @@ class EmbeddedEconomy:
             cpu_millicores=settings.BP_WORKER_CPU_MILLICORES,
             memory_mb=settings.BP_WORKER_MEMORY_MB,
             staging_dir=settings.SANDBOX_STAGING_DIR,
+            pool_size=settings.SANDBOX_POOL_SIZE,
+        )
+        start_pool(
+            self.config,
+            self.docker,
+            workspace_max_bytes=settings.SANDBOX_WORKSPACE_MAX_BYTES,
+            log_cap=settings.SANDBOX_LOG_CAP,
         )
         market.report_worker_capacity(
             name=name, cpu_millicores=self.config.cpu_millicores, memory_mb=self.config.memory_mb
@@ -94,6 +101,7 @@ class EmbeddedEconomy:
 
     def stop(self) -> list[str]:
         removed: list[str] = []
+        close_pools()
         if self.docker is not None and self.config is not None:
             removed = reap_containers(self.docker, worker_name=self.config.name, deployment=self.config.deployment_id)
         if self.server is not None:

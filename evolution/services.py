@@ -132,18 +132,23 @@ def kill_agent(*, agent_id: int, cause: str) -> bool:
     with transaction.atomic():
         market.cancel_open_bids(agent_id=agent_id)
         attention.cancel_open_attention_bids(agent_id=agent_id)
-        remaining = ledger_selectors.get_balance(agent_id=agent_id)
-        final = None
-        if remaining:
-            final = ledger.burn_credits(
-                agent_id=agent_id, amount=remaining, memo=f"final upkeep: {cause}"[:200], kind=Transfer.Kind.UPKEEP
-            )
+        # Lock the account, then mark the agent dead, and only then read and burn what is left: a transfer to it
+        # either committed before the lock (and is burned with the rest) or waits for it and then finds the agent
+        # dead (the transfer statement locks the agent row too). Read-then-burn-then-mark left a window in which a
+        # transfer's credits stayed in the dead account (issue 9, finding 9).
+        Account.objects.select_for_update().filter(agent_id=agent_id).values_list("id", flat=True).first()
         died = Agent.objects.filter(id=agent_id, status=Agent.Status.ALIVE).update(
             status=Agent.Status.DEAD, died_at=timezone.now(), death_cause=cause[:200]
         )
         if died != 1:
             transaction.set_rollback(True)
             return False
+        remaining = ledger_selectors.get_balance(agent_id=agent_id)
+        final = None
+        if remaining:
+            final = ledger.burn_credits(
+                agent_id=agent_id, amount=remaining, memo=f"final upkeep: {cause}"[:200], kind=Transfer.Kind.UPKEEP
+            )
         ledger.revoke_agent_tokens(agent_id=agent_id)
         sandbox.archive_workspace(agent_id=agent_id)
         LifeEvent.objects.create(agent_id=agent_id, kind=LifeEvent.Kind.DEATH, cause=cause[:200], transfer=final)

@@ -66,7 +66,7 @@ class Stack:
             "ATTENTION_TICK_SECONDS": "4",
             "SANDBOX_REAP_SECONDS": "5",
             "BP_OPERATOR_PASSWORD": "stack-operator-password",
-            "WEB_CONCURRENCY": "2",
+            "GUNICORN_WORKERS": "2",
             "SANDBOX_CONCURRENCY": "1",
             **(extra_env or {}),
         }
