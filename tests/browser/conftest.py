@@ -59,7 +59,7 @@ def web_server(django_db_setup, django_db_blocker, tmp_path_factory):
         "DATABASE_URL": _database_url(connection.settings_dict),
         "PORT": str(PORT),
         "STATIC_ROOT": str(static_root),
-        "WEB_CONCURRENCY": "2",
+        "GUNICORN_WORKERS": "2",
         "REWARD_PER_POINT": "100",
         "PYTHONUNBUFFERED": "1",
     }
