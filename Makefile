@@ -22,8 +22,9 @@ serve: bootstrap
 stack: bootstrap services docker
 	@bash scripts/stack.sh
 
-## The whole test suite on real PostgreSQL and Redis, then the ledger tests again on SQLite.
-test: bootstrap services docker test-pg test-sqlite
+## The whole test suite on real PostgreSQL, Redis, Docker and headless Chromium (tests/browser), then the ledger
+## tests again on SQLite.
+test: bootstrap services docker chromium test-pg test-sqlite
 
 test-pg:
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest
@@ -36,6 +37,10 @@ bootstrap:
 
 services:
 	@bash scripts/ensure-services.sh
+
+## Headless Chromium and chromedriver for the browser tests (Debian packages, installed when missing).
+chromium:
+	@bash scripts/ensure-chromium.sh
 
 docker: bootstrap
 	@bash scripts/ensure-docker.sh

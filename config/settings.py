@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "attention",
     "evolution",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -131,6 +132,8 @@ STORAGES = {
 }
 # Files the project ships are also served when STATIC_ROOT has not been collected (tests, `make serve`).
 WHITENOISE_USE_FINDERS = True
+# Files served at the site's root (favicon.ico: browsers ask for it on every page).
+WHITENOISE_ROOT = BASE_DIR / "ops" / "root"
 
 # Requests larger than this are refused before parsing (agents post programs and artifacts).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("BP_MAX_REQUEST_BYTES", 2 * 1024 * 1024)
