@@ -98,7 +98,7 @@ class MessageOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Message
-        fields = ["id", "from_id", "to_id", "body", "created_at"]
+        fields = ["id", "from_id", "to_id", "body", "tick", "created_at"]
 
 
 class PopulationStatsOutputSerializer(serializers.ModelSerializer):
@@ -106,7 +106,7 @@ class PopulationStatsOutputSerializer(serializers.ModelSerializer):
         model = PopulationStats
         fields = [
             "tick", "created_at", "alive", "births", "deaths", "max_generation", "credits_in_circulation", "minted",
-            "burned", "gini",
+            "burned", "gini", "minted_in_tick", "burned_in_tick", "selection_differential", "diversity",
         ]  # fmt: skip
 
 

@@ -29,10 +29,12 @@ from sandbox.docker_runner import (
     TIMED_OUT,
     RunResult,
     container_name,
+    pool_key,
     reap_containers,
     run_container,
 )
 from sandbox.image import ensure_runtime_image
+from sandbox.pool import WarmPool
 from sandbox.proxy import UnixSocketProxy
 
 pytestmark = pytest.mark.docker
@@ -123,7 +125,28 @@ class StubAPI:
 
 
 @pytest.fixture
-def api() -> Iterator[StubAPI]:
+def warm_pool(client: Any) -> Iterator[WarmPool]:
+    """A pool of this test's own, closed before the leftover check (which then also proves the pool cleans up)."""
+    pool = WarmPool(client, size=1, worker_name=WORKER)
+    yield pool
+    pool.close()
+    assert not client.containers.list(all=True, filters={"label": f"bp.pool={WORKER}"})
+
+
+@pytest.fixture(params=["cold", "pool"])
+def sandbox_mode(request: pytest.FixtureRequest) -> Iterator[WarmPool | None]:
+    """Every test that runs a container runs twice: in a fresh container, and in a warm-pool one."""
+    global POOL
+    POOL = request.getfixturevalue("warm_pool") if request.param == "pool" else None
+    yield POOL
+    POOL = None
+
+
+POOL: WarmPool | None = None
+
+
+@pytest.fixture
+def api(sandbox_mode: WarmPool | None) -> Iterator[StubAPI]:
     stub = StubAPI()
     yield stub
     stub.close()
@@ -156,7 +179,18 @@ def run(client: Any, image: str, api: StubAPI, code: str, **overrides: Any) -> R
         "worker_name": WORKER,
     }
     kwargs.update(overrides)
-    return run_container(**kwargs)
+    if POOL is not None:
+        # The pool holds containers of one (image, workspace cap, log cap) key: make this run's key ready first.
+        key = pool_key(
+            image=kwargs["image"],
+            workspace_cap_mb=kwargs.get("workspace_cap_mb", 16),
+            log_cap=kwargs.get("log_cap", 65536),
+        )
+        assert POOL.prewarm(key, wait=60) == 1, POOL.stats()
+        kwargs["pool"] = POOL
+    result = run_container(**kwargs)
+    assert result.details["pooled"] is (POOL is not None)
+    return result
 
 
 def report_of(result: RunResult) -> dict[str, Any]:
