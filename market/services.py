@@ -66,8 +66,12 @@ def place_bid(*, agent_id: int, bundle: ResourceBundle, max_price: int) -> Bid:
         cost = bundle.cost(cpu_price=prices.cpu, memory_price=prices.memory)
         if max_price < cost:
             raise errors.BidBelowReserve(f"This bundle costs at least {cost} credits at posted prices.", cost=cost)
-        hold = ledger.hold_credits(agent_id=agent_id, amount=max_price, memo=f"bid for tick {tick_number}")
         fee = settings.MARKET_BID_FEE
+        # The hold moves credits into escrow and the fee into the treasury: lock all three accounts first, in order.
+        ledger.lock_accounts_for(
+            agent_id=agent_id, system_account_ids=(ledger.ESCROW_ACCOUNT_ID, ledger.TREASURY_ACCOUNT_ID)
+        )
+        hold = ledger.hold_credits(agent_id=agent_id, amount=max_price, memo=f"bid for tick {tick_number}")
         if fee:
             ledger.burn_credits(agent_id=agent_id, amount=fee, memo="bid fee", kind=Transfer.Kind.FEE)
         return Bid.objects.create(

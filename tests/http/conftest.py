@@ -62,6 +62,7 @@ def start_gunicorn(tmp_path: Path, *, workers: int = 2, threads: int = 4, extra_
         "GUNICORN_THREADS": str(threads),
         "BP_THROTTLE_READS": "1000000/min",
         "BP_THROTTLE_WRITES": "1000000/min",
+        "GUNICORN_ACCESSLOG": "",  # no access log: the load test would write one line per request
         "SANDBOX_DISPATCH": "embedded",  # ticks in these tests leave executions queued: nothing is published
         **(extra_env or {}),
     }
