@@ -47,6 +47,9 @@ JUDGE_PERMISSIONS = [("attention", "view_humanreward")]
 # --- the state row ------------------------------------------------------------------------------------------------
 
 
+ATTENTION_STATE_LOCK_KEY = 0x62705F61  # "bp_a": the advisory lock that queues attention bidders and ticks fairly
+
+
 def _lock_state(*, exclusive: bool) -> AttentionState:
     """Lock the state row (shared for bidders, exclusive for the tick and staff edits), creating it if missing."""
     if not AttentionState.objects.filter(id=1).exists():
@@ -55,6 +58,11 @@ def _lock_state(*, exclusive: bool) -> AttentionState:
                 default_attention_state().save(force_insert=True)
         except IntegrityError:
             pass  # created concurrently
+    if connection.vendor == "postgresql":
+        # Queued fairly (advisory locks are; row share locks are not): a stream of bids cannot starve the tick.
+        advisory = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {advisory}(%s)", [ATTENTION_STATE_LOCK_KEY])
     if connection.vendor == "postgresql" and not exclusive:
         return AttentionState.objects.raw(f"SELECT * FROM {AttentionState._meta.db_table} WHERE id = 1 FOR SHARE")[0]
     return AttentionState.objects.select_for_update().get(id=1)

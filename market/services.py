@@ -34,11 +34,19 @@ class Prices:
         return {ResourceType.CPU: self.cpu, ResourceType.MEMORY: self.memory}
 
 
+MARKET_CLOCK_LOCK_KEY = 0x62705F6D  # "bp_m": the advisory lock that queues bidders and ticks fairly
+
+
 def _lock_clock(*, exclusive: bool) -> int:
     """Lock the market clock (shared for bidders, exclusive for the tick) and return the open tick number."""
     if connection.vendor == "postgresql":
         mode = "UPDATE" if exclusive else "SHARE"
         with connection.cursor() as cursor:
+            # A transaction-scoped advisory lock first: PostgreSQL queues those fairly, so a waiting tick holds back
+            # new bidders. Row share locks alone are not queued: a steady stream of overlapping bids kept the tick
+            # waiting for as long as the stream lasted (the load test's first tick took the whole minute).
+            advisory = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+            cursor.execute(f"SELECT {advisory}(%s)", [MARKET_CLOCK_LOCK_KEY])
             cursor.execute(f"SELECT open_tick FROM market_marketclock WHERE id = 1 FOR {mode}")
             row = cursor.fetchone()
         if row is not None:
