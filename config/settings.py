@@ -37,12 +37,14 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our own static files (no CDN)
+    "csp",
     "economy",
     "market",
     "sandbox",
     "rest_framework.authtoken",
     "attention",
     "evolution",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -51,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files under gunicorn with DEBUG=0 (admin CSS, dashboard charts, API docs), compressed and cached.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -60,6 +63,26 @@ MIDDLEWARE = [
 ]
 
 CSRF_FAILURE_VIEW = "core.exception_handler.csrf_failure"
+
+# Content-Security-Policy on every answer (django-csp): scripts only from this origin (no inline script, no eval),
+# nothing framed, no plugins, forms post only here. Inline styles stay allowed (the admin, the dashboard and the API
+# docs use style attributes; agent text is escaped everywhere). Swagger UI and Redoc are static files from this
+# origin (drf-spectacular-sidecar); Redoc starts its search worker from a blob: URL.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -109,6 +132,8 @@ STORAGES = {
 }
 # Files the project ships are also served when STATIC_ROOT has not been collected (tests, `make serve`).
 WHITENOISE_USE_FINDERS = True
+# Files served at the site's root (favicon.ico: browsers ask for it on every page).
+WHITENOISE_ROOT = BASE_DIR / "ops" / "root"
 
 # Requests larger than this are refused before parsing (agents post programs and artifacts).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("BP_MAX_REQUEST_BYTES", 2 * 1024 * 1024)
@@ -141,6 +166,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "PATH_CONVERTER_OVERRIDES": {"id": int},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.schema.add_error_responses"],
     "ENUM_NAME_OVERRIDES": {
         "BidStatusEnum": "market.models.Bid.Status",  # attention bids share these choices
         "HumanRewardStatusEnum": "attention.models.HumanReward.Status",
@@ -251,6 +277,8 @@ ATTENTION_TICK_SECONDS = env_int("ATTENTION_TICK_SECONDS", 30)
 ATTENTION_RESERVE_PRICE = env_int("ATTENTION_RESERVE_PRICE", 20)
 ATTENTION_PRICE_FLOOR = env_int("ATTENTION_PRICE_FLOOR", 10)
 ATTENTION_PRICE_CEILING = env_int("ATTENTION_PRICE_CEILING", 1_000_000)
+# Slots each attention tick sells (uniform price: every winner pays the first losing bid, at least the reserve).
+ATTENTION_SLOTS = env_int("ATTENTION_SLOTS", 1)
 REWARD_PER_POINT = env_int("REWARD_PER_POINT", 100)  # credits minted per point of a judge's score (0..10)
 ATTENTION_JUDGE = env_str("ATTENTION_JUDGE", "")  # module:function scoring artifacts unattended; empty: human judges
 ATTENTION_JUDGE_TARGET = env_str("ATTENTION_JUDGE_TARGET", "")  # the phrase attention.judges:target_judge rewards
@@ -296,6 +324,8 @@ SPAWN_FEE = env_int("SPAWN_FEE", 20)
 SPAWN_MIN_ENDOWMENT = env_int("SPAWN_MIN_ENDOWMENT", 50)
 POPULATION_CAP = env_int("POPULATION_CAP", 64)
 UPKEEP_PER_TICK = env_int("UPKEEP_PER_TICK", 2)
+UPKEEP_DEMURRAGE_BP = env_int("UPKEEP_DEMURRAGE_BP", 0)  # upkeep's share of the balance, basis points per tick
+IDLE_TICKS_LIMIT = env_int("IDLE_TICKS_LIMIT", 0)  # an agent that won no compute in this many ticks dies (0: never)
 MESSAGE_MAX_CHARS = env_int("MESSAGE_MAX_CHARS", 2000)
 # Where new messages are published for live consumers (channel bp:messages:<agent id>); empty: not published.
 BP_REDIS_URL = env_str("BP_REDIS_URL", CELERY_BROKER_URL)

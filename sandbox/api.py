@@ -46,6 +46,9 @@ class ExecutionSpecOutputSerializer(serializers.Serializer):
     lease_seconds = serializers.IntegerField()
     workspace_max_files = serializers.IntegerField()
     max_result_bytes = serializers.IntegerField(help_text="The largest result body the API accepts.")
+    seed = serializers.IntegerField(
+        help_text="The program's seed (BP_SEED): derived from the economy's seed and the execution id."
+    )
 
 
 class ExecutionLeaseInputSerializer(serializers.Serializer):

@@ -27,8 +27,9 @@ import re
 import shutil
 import tarfile
 import tempfile
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,6 +164,49 @@ def _wait(container: Any, timeout: float) -> int | None:
     except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
         return None
     return int(answer.get("StatusCode", -1))
+
+
+class _ReportReader(threading.Thread):
+    """Reads the container's stdout (the wrapper's, which carries nothing but its one report line) as it is written,
+    so that the report is in hand as soon as the wrapper prints it, before dockerd has finished the container's exit.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(name="bp-report", daemon=True)
+        self.stream = stream
+        self.data = bytearray()
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        try:
+            for chunk in self.stream:
+                self.data += chunk
+                if b"\n" in chunk and self.data.startswith(RESULT_PREFIX):
+                    break
+        except Exception:  # noqa: S110 - a broken stream only means the slow path (wait, then read the logs)
+            pass
+        finally:
+            self.done.set()
+
+    def report_line(self) -> bytes | None:
+        """The complete report line, if the wrapper has printed one."""
+        if not self.done.is_set() or not self.data.startswith(RESULT_PREFIX) or b"\n" not in self.data:
+            return None
+        return bytes(self.data[: self.data.index(b"\n") + 1])
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.stream.close()
+
+
+def _attach_report(client: docker.DockerClient, container_id: str) -> _ReportReader | None:
+    try:
+        stream = client.api.attach(container_id, stdout=True, stderr=False, stream=True, logs=False)
+    except docker.errors.APIError:
+        return None
+    reader = _ReportReader(stream)
+    reader.start()
+    return reader
 
 
 def _parse_report(logs: bytes) -> dict[str, Any] | None:
@@ -317,6 +361,7 @@ def run_container(
     staging_root: str | None = None,
     extra_env: Mapping[str, str] | None = None,
     pool: Any = None,
+    cleanup: list[Callable[[], None]] | None = None,
 ) -> RunResult:
     """Run ``/workspace/agent.py`` (from ``files``) in a fresh container and return what happened.
 
@@ -324,7 +369,9 @@ def run_container(
     cap, that container serves the run (renamed to this execution, its limits set to the bundle, then told to go);
     otherwise a new container is created and started. Either way the container runs this one execution and is then
     removed. ``staging_root`` (default: the system temp dir) must be a path dockerd can bind-mount, i.e. on the docker
-    host itself. The container and the staging directory are always removed.
+    host itself. The container and the staging directory are always removed: before returning, or, when ``cleanup``
+    is a list, by the callable appended to it, which the caller must call (the worker posts the result first; by then
+    the wrapper has killed every process of the agent's and printed its report).
     """
     execution_id = str(execution_id)
     workspace_limit = int(workspace_max_bytes) if workspace_max_bytes else int(workspace_cap_mb) * 1024 * 1024
@@ -348,6 +395,7 @@ def run_container(
     stage = warm.stage if warm is not None else None
     container: Any = None
     proxy: UnixSocketProxy | None = None
+    reader: _ReportReader | None = None
     started_at = finished_at = _now()
     try:
         if warm is not None:
@@ -357,6 +405,7 @@ def run_container(
                 client.api.rename(warm.container_id, name)
                 container = client.containers.get(warm.container_id)
                 update_limits(client, warm.container_id, **limits)
+                reader = _attach_report(client, warm.container_id)
                 started_at = _now()
                 t0 = time.monotonic()
                 warm.go(env)
@@ -365,6 +414,9 @@ def run_container(
                 if proxy is not None:
                     proxy.stop()
                     proxy = None
+                if reader is not None:
+                    reader.close()
+                    reader = None
                 shutil.rmtree(warm.stage, ignore_errors=True)
                 warm.close()
                 warm = container = None
@@ -390,12 +442,37 @@ def run_container(
                     **limits,
                 )
             )
+            reader = _attach_report(client, container.id)
             started_at = _now()
             t0 = time.monotonic()
             container.start()
 
+        # Fast path: the wrapper's report, read as it is printed. The wrapper prints it last, after every process of
+        # the agent's is dead; the container's exit is then dockerd's business (and the cleanup's).
+        line = None
+        if reader is not None:
+            reader.done.wait(wall_seconds)
+            line = reader.report_line()
+            reader.close()
+        if line is not None:
+            finished_at = started_at + dt.timedelta(seconds=time.monotonic() - t0)
+            result = _result(
+                image=image,
+                container_id=container.id,
+                state={},
+                exit_code=None,
+                timed_out=False,
+                logs_out=line,
+                logs_err=b"",
+                started_at=started_at,
+                finished_at=finished_at,
+                workspace_limit=int(workspace_cap_mb) * 1024 * 1024,
+            )
+            result.details["pooled"] = warm is not None
+            return result
+
         timed_out = False
-        exit_code = _wait(container, wall_seconds)
+        exit_code = _wait(container, wall_seconds - (time.monotonic() - t0))
         if exit_code is None:
             timed_out = True
             with contextlib.suppress(docker.errors.APIError):
@@ -429,16 +506,25 @@ def run_container(
         result.details["pooled"] = warm is not None
         return result
     finally:
-        if container is not None:
-            _remove_container(client, container.id)
+
+        def remove() -> None:
+            if reader is not None:
+                reader.close()
+            if container is not None:
+                _remove_container(client, container.id)
+            else:
+                _remove_container(client, name)
+            if proxy is not None:
+                proxy.stop()
+            if warm is not None:
+                warm.close()
+            if stage is not None:
+                shutil.rmtree(stage, ignore_errors=True)
+
+        if cleanup is None:
+            remove()
         else:
-            _remove_container(client, name)
-        if proxy is not None:
-            proxy.stop()
-        if warm is not None:
-            warm.close()
-        if stage is not None:
-            shutil.rmtree(stage, ignore_errors=True)
+            cleanup.append(remove)
 
 
 def _result(

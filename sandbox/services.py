@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from economy import errors as ledger_errors
 from economy import services as ledger
+from economy.determinism import execution_seed
 from economy.models import Agent, AgentToken
 from market import services as market
 from market.models import Bid, WorkerHost
@@ -73,6 +74,7 @@ class ExecutionSpec:
     lease_seconds: int
     workspace_max_files: int
     max_result_bytes: int
+    seed: int  # BP_SEED in the container: economy.determinism.execution_seed(execution_id)
 
 
 @dataclass(frozen=True)
@@ -202,9 +204,10 @@ def report_worker_capacity(
 # --- executions ---------------------------------------------------------------------------------------------------
 
 
-def create_executions_for_tick(*, tick_number: int) -> list[int]:
-    """One QUEUED execution per WON bid of the tick (one INSERT … SELECT), each handed to a sandbox worker once
-    the transaction commits. A repeated call creates nothing twice (one execution per bid)."""
+def create_executions_for_tick(*, tick_number: int, enqueue: bool | None = None) -> list[int]:
+    """One QUEUED execution per WON bid of the tick (one INSERT … SELECT), each handed to a sandbox worker (Celery)
+    once the transaction commits when ``enqueue`` (default: ``SANDBOX_DISPATCH == "celery"``); the embedded economy
+    runs them itself. A repeated call creates nothing twice (one execution per bid)."""
     now = timezone.now()
     execution = Execution._meta.db_table
     bid = Bid._meta.db_table
@@ -227,7 +230,7 @@ def create_executions_for_tick(*, tick_number: int) -> list[int]:
             [Execution.Status.QUEUED, now, *_first_dispatch(now), tick_number, Bid.Status.WON],
         )
         ids = sorted(row[0] for row in cursor.fetchall())
-        if settings.SANDBOX_DISPATCH == "celery":
+        if settings.SANDBOX_DISPATCH == "celery" if enqueue is None else enqueue:
             for execution_id in ids:
                 transaction.on_commit(lambda execution_id=execution_id: tasks.send_execution(execution_id))
     return ids
@@ -295,6 +298,7 @@ def claim_execution(*, execution_id: int, worker: WorkerToken) -> ExecutionSpec:
             lease_seconds=settings.SANDBOX_LEASE_SECONDS,
             workspace_max_files=settings.SANDBOX_WORKSPACE_MAX_FILES,
             max_result_bytes=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+            seed=execution_seed(execution.id),
         )
 
 

@@ -373,6 +373,7 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
             container=config.container_name(execution_id),
         )
         keeper.start()
+        cleanup: list = []  # the container is removed after the result is posted (the agent is dead by then)
         try:
             result = run_container(
                 client=client,
@@ -393,7 +394,9 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
                 worker_name=config.name,
                 deployment=config.deployment_id,
                 staging_root=config.staging_dir,
+                extra_env={"BP_SEED": str(spec["seed"])},
                 pool=warm_pool(config, client),
+                cleanup=cleanup,
             )
             body = _outcome(result, spec["workspace_max_bytes"], max_files)
             ran = True
@@ -408,7 +411,11 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
             _report_run_ended(api, execution_id, attempt)
         max_bytes = int(spec.get("max_result_bytes") or DEFAULT_MAX_RESULT_BYTES)
         body = fit_result(body, max(4096, max_bytes - RESULT_MARGIN_BYTES))
-        return _post_result(api, execution_id, body)
+        try:
+            return _post_result(api, execution_id, body)
+        finally:
+            for remove in cleanup:
+                remove()
     finally:
         api.close()
 

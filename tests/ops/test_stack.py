@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from tests.ops.stack import Stack, http
+from tests.ops.stack import ROOT, Stack, http
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker, pytest.mark.redis, pytest.mark.postgres]
 
@@ -40,7 +43,34 @@ def stack():
         stack.drop_database()
 
 
-def test_make_stack_runs_the_economy_and_ctrl_c_stops_everything(stack):
+def backup_and_restore(stack: Stack, tmp_path: Path) -> None:
+    """The README's backup commands as written: pg_dump while the stack runs, pg_restore into a fresh database,
+    and the restored ledger checks out."""
+    dump = tmp_path / "bp.dump"
+    subprocess.run(["pg_dump", "--format=custom", f"--file={dump}", stack.database_url], check=True)
+    restored = stack.database + "_restore"
+    restored_url = stack.database_url.rsplit("/", 1)[0] + "/" + restored
+    with psycopg.connect(stack.admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{restored}"')
+        conn.execute(f'CREATE DATABASE "{restored}"')
+    try:
+        subprocess.run(
+            ["pg_restore", "--clean", "--if-exists", "--no-owner", f"--dbname={restored_url}", str(dump)], check=True
+        )
+        check = subprocess.run(
+            [sys.executable, "manage.py", "ledger_check"],
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": restored_url, "BP_INSECURE_DEV_KEY": "1"},
+            capture_output=True,
+            text=True,
+        )
+        assert check.returncode == 0, check.stdout + check.stderr
+    finally:
+        with psycopg.connect(stack.admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{restored}"')
+
+
+def test_make_stack_runs_the_economy_and_ctrl_c_stops_everything(stack, tmp_path):
     health = stack.wait_healthy()
     assert health["checks"]["market_tick"]["ok"] and health["checks"]["redis"]["ok"]
 
@@ -53,6 +83,8 @@ def test_make_stack_runs_the_economy_and_ctrl_c_stops_everything(stack):
     assert done, stack.log()[-4000:]
     tokens = [name for (name,) in stack.query("SELECT name FROM sandbox_workertoken")]
     assert {worker for _, worker in done} <= set(tokens)  # the worker's name is its token's name
+
+    backup_and_restore(stack, tmp_path)
 
     # Static files under gunicorn with DEBUG=0 (WhiteNoise), and the docs' bundles from our own host.
     status, headers, _ = http(f"{stack.url}/static/admin/css/base.css")
