@@ -185,7 +185,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "socket_keepalive": True,  # notice a broker that vanished without closing its connections
+    "health_check_interval": 10,  # PING an idle connection before using it again
+}
+# Broker outages (a Redis restart) are survived, never given up on: the consumer reconnects for as long as it takes
+# (Celery's default gives up after 100 attempts and the worker exits); a running execution keeps its container
+# (cancelling it would waste the agent's paid run: its ack fails, Redis re-delivers it later and the claim, already
+# taken, turns the copy into a no-op). Run every process under a supervisor anyway (README, distributed mode).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 # Workers (not web processes) load the Docker host's task module; web processes publish it by name.
