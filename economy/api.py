@@ -55,8 +55,8 @@ class BalanceView(GenericAPIView):
 
     @extend_schema(operation_id="economic_balance", responses=BalanceOutputSerializer)
     def get(self, request: Request, agent_id: int) -> Response:
-        balance = selectors.get_balance(agent_id=agent_id)
-        data = {"agent_id": agent_id, "balance": balance, "held": selectors.get_held(agent_id=agent_id)}
+        balance, held = selectors.get_balance_and_held(agent_id=agent_id)
+        data = {"agent_id": agent_id, "balance": balance, "held": held}
         return Response(BalanceOutputSerializer(data).data)
 
 
