@@ -105,6 +105,7 @@ class RunResult:
     container_id: str | None = None
     error: str | None = None  # set when the wrapper's report is missing or unreadable
     details: dict[str, Any] = field(default_factory=dict)
+    workspace_error: str | None = None  # why the workspace was not returned (over the caps, unreadable)
 
     @property
     def duration(self) -> float:
@@ -219,17 +220,28 @@ def _parse_report(logs: bytes) -> dict[str, Any] | None:
     return None
 
 
-def _decode_workspace(encoded: str, limit: int) -> dict[str, bytes]:
+class WorkspaceOverCap(ValueError):
+    """The returned workspace holds more files or bytes (names included) than the caps allow."""
+
+
+def _decode_workspace(encoded: str, limit: int, max_files: int = 256) -> dict[str, bytes]:
+    """The regular files of a base64 tar.gz. At most ``max_files`` files and as many other entries, and at most
+    ``limit`` bytes of contents and names together; reading stops at the first entry over a cap."""
     raw = base64.b64decode(encoded, validate=True)
     out: dict[str, bytes] = {}
-    total = 0
+    total = others = 0
     with tarfile.open(fileobj=io.BytesIO(raw), mode="r:gz") as tar:
         for member in tar:
-            if not member.isreg():
-                continue
-            total += member.size
+            total += len(member.name.encode()) + (member.size if member.isreg() else 0)
             if total > limit:
-                raise ValueError("workspace archive larger than the workspace cap")
+                raise WorkspaceOverCap(f"workspace over the cap of {limit} bytes (names included)")
+            if not member.isreg():
+                others += 1
+                if others > max_files:
+                    raise WorkspaceOverCap(f"workspace over the cap of {max_files} directories and other entries")
+                continue
+            if len(out) >= max_files:
+                raise WorkspaceOverCap(f"workspace over the cap of {max_files} files")
             fh = tar.extractfile(member)
             if fh is not None:
                 out[_safe_relpath(member.name)] = fh.read()
@@ -341,6 +353,8 @@ def run_container(
     wall_seconds: float,
     pids_limit: int = 64,
     workspace_cap_mb: int = 16,
+    workspace_max_bytes: int | None = None,
+    workspace_max_files: int = 256,
     log_cap: int = 65536,
     worker_name: str = "worker",
     deployment: str = DEFAULT_DEPLOYMENT,
@@ -360,6 +374,7 @@ def run_container(
     the wrapper has killed every process of the agent's and printed its report).
     """
     execution_id = str(execution_id)
+    workspace_limit = int(workspace_max_bytes) if workspace_max_bytes else int(workspace_cap_mb) * 1024 * 1024
     name = container_name(execution_id, worker_name=worker_name, deployment=deployment)
     _remove_container(client, name)  # leftover of an earlier attempt (at-least-once delivery)
 
@@ -370,6 +385,8 @@ def run_container(
         "BP_TOKEN": token,
         "BP_EXECUTION_ID": execution_id,
         "BP_LOG_CAP": str(int(log_cap)),
+        "BP_WORKSPACE_MAX_BYTES": str(int(workspace_limit)),
+        "BP_WORKSPACE_MAX_FILES": str(int(workspace_max_files)),
     }
     limits = {"cpu_millicores": int(cpu_millicores), "memory_mb": int(memory_mb), "pids_limit": int(pids_limit)}
     warm = None
@@ -483,7 +500,8 @@ def run_container(
             logs_err=logs_err,
             started_at=started_at,
             finished_at=finished_at,
-            workspace_limit=int(workspace_cap_mb) * 1024 * 1024,
+            workspace_limit=workspace_limit,
+            workspace_max_files=int(workspace_max_files),
         )
         result.details["pooled"] = warm is not None
         return result
@@ -521,9 +539,11 @@ def _result(
     started_at: dt.datetime,
     finished_at: dt.datetime,
     workspace_limit: int,
+    workspace_max_files: int = 256,
 ) -> RunResult:
     report = _parse_report(logs_out)
     error: str | None = None
+    workspace_error: str | None = None
     files: dict[str, bytes] | None = None
     if report is None:
         error = "no bp_result report from the runtime wrapper"
@@ -537,9 +557,13 @@ def _result(
         exit_code = int(report.get("exit_code", exit_code if exit_code is not None else -1))
         oom_kills = report.get("oom_kills")
         encoded = report.get("workspace")
-        if isinstance(encoded, str):
+        if report.get("workspace_error"):
+            workspace_error = str(report["workspace_error"])[:500]
+        elif isinstance(encoded, str):
             try:
-                files = _decode_workspace(encoded, workspace_limit)
+                files = _decode_workspace(encoded, workspace_limit, workspace_max_files)
+            except WorkspaceOverCap as exc:
+                workspace_error = str(exc)
             except (ValueError, tarfile.TarError, EOFError, OSError) as exc:
                 error = f"unreadable workspace archive: {exc}"
     oom_killed = bool(state.get("OOMKilled")) or (isinstance(oom_kills, int) and oom_kills > 0)
@@ -566,6 +590,7 @@ def _result(
         timed_out=timed_out,
         container_id=container_id,
         error=error,
+        workspace_error=workspace_error,
         details={
             "state_oom_killed": bool(state.get("OOMKilled")),
             "state_exit_code": state.get("ExitCode"),
