@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--target", default="WEASEL")
     parser.add_argument("--mutation-rate", type=float, default=None, help="The genesis program's mutation rate.")
     parser.add_argument("--program", default="evolver", help="The genesis program (evolver or learner).")
+    parser.add_argument("--arm", default="rewarded", help="rewarded or shuffled (who the scores' credits go to).")
     parser.add_argument("--database", default="var/weasel.sqlite3", help="SQLite file (made afresh).")
     args = parser.parse_args()
 
@@ -50,6 +51,9 @@ def main() -> None:
     from evolution.services import create_genesis_agent, genesis_files
 
     call_command("migrate", verbosity=0)
+    from economy.determinism import set_economy_seed
+
+    set_economy_seed(args.seed)
     settings.SANDBOX_DISPATCH = "embedded"
     settings.ATTENTION_JUDGE = "attention.judges:target_judge"
     settings.ATTENTION_JUDGE_TARGET = args.target
@@ -58,9 +62,11 @@ def main() -> None:
         params["mutation_rate"] = args.mutation_rate or 0.0  # the learner's default here: no random jumps
     create_genesis_agent(seed=args.seed, files=genesis_files(seed=args.seed, params=params, program=args.program))
 
-    economy = EmbeddedEconomy(parallel=2)
+    from evolution.arms import get_arm
+
+    economy = EmbeddedEconomy(parallel=2, rewards=get_arm(args.arm).rewards)
     economy.start()
-    print(f"target {args.target!r}, program {args.program}, seed {args.seed}, {args.ticks} ticks")
+    print(f"target {args.target!r}, program {args.program}, arm {args.arm}, seed {args.seed}, {args.ticks} ticks")
     print(economy.HEADER)
     try:
         for _ in range(args.ticks):

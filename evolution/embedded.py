@@ -20,6 +20,7 @@ from django.db.models import Avg, Count, Max
 
 from attention import services as attention
 from attention.models import AttentionState, HumanReward
+from attention.rewards import PAY_AUTHOR, RewardPolicy
 from economy.models import Agent
 from economy.selectors import ledger_violations
 from evolution import services as life
@@ -66,12 +67,19 @@ EMBEDDED_ATTENTION_SLOTS = 8
 
 class EmbeddedEconomy:
     def __init__(
-        self, *, port: int = 0, parallel: int = 2, attention_per_tick: int = 1, attention_slots: int | None = None
+        self,
+        *,
+        port: int = 0,
+        parallel: int = 2,
+        attention_per_tick: int = 1,
+        attention_slots: int | None = None,
+        rewards: RewardPolicy = PAY_AUTHOR,
     ) -> None:
         self.port = port
         self.parallel = parallel
         self.attention_per_tick = attention_per_tick
         self.attention_slots = EMBEDDED_ATTENTION_SLOTS if attention_slots is None else attention_slots
+        self.rewards = rewards
         self.server: WSGIServer | None = None
         self.config: WorkerConfig | None = None
         self.docker = None
@@ -130,7 +138,7 @@ class EmbeddedEconomy:
         scored: list[int] = []
         for _ in range(self.attention_per_tick):
             attention.run_attention_tick(slots=self.attention_slots)
-            scored += attention.run_scripted_judge()
+            scored += attention.run_scripted_judge(rewards=self.rewards)
         stats = life.run_life_tick(tick=tick.number) or PopulationStats.objects.get(tick=tick.number)
         problems = ledger_violations()
         if problems:
@@ -177,7 +185,8 @@ class EmbeddedEconomy:
         outcomes = sum((r.outcomes for r in self.reports), Counter())
         lines = [
             f"ticks: {len(self.reports)}; births: {sum(r.births for r in self.reports)}; "
-            f"deaths: {sum(r.deaths for r in self.reports)}; alive at the end: "
+            f"deaths: {sum(r.deaths for r in self.reports)}; max generation: "
+            f"{Agent.objects.aggregate(m=Max('generation'))['m'] or 0}; alive at the end: "
             f"{Agent.objects.filter(status=Agent.Status.ALIVE).count()}",
             "executions: " + (", ".join(f"{k.lower()} {v}" for k, v in sorted(outcomes.items())) or "none"),
             "judged scores by generation (mean / best / count):",
