@@ -4,10 +4,10 @@ PY := .venv/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bp
 export BP_INSECURE_DEV_KEY ?= 1
 
-.PHONY: run serve test test-pg test-sqlite bootstrap services docker lint check bench bench-execution bench-weasel clean
+.PHONY: run serve test test-pg test-sqlite bootstrap services docker lint check bench bench-execution bench-weasel bench-replay experiment clean
 
 ## The main job: the economy on the embedded default (SQLite, one process, real Docker sandboxes).
-## TICKS=0 runs until Ctrl-C; SEED makes a run reproducible up to timing.
+## TICKS=0 runs until Ctrl-C; SEED is the economy's seed (a fresh database with the same seed replays exactly).
 run: bootstrap docker
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py run_economy --ticks $${TICKS:-40} --seed $${SEED:-0} --program $${PROGRAM:-evolver}
@@ -47,13 +47,22 @@ lint: bootstrap
 check: lint test
 
 ## Ledger and tick benchmarks on PostgreSQL (each prints ratios against a baseline measured in the same run).
-bench: bootstrap services
+bench: bootstrap services docker
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/ledger.py
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/tick.py
+	$(PY) bench/replay.py
 
 ## The evolution experiment (embedded economy, real Docker): judged score by generation.
 bench-weasel: bootstrap docker
 	$(PY) bench/weasel.py --ticks $${TICKS:-50} --seed $${SEED:-1}
+
+## Arms x seeds of the embedded economy (defaults: `manage.py experiment --help`); ARGS passes more options.
+experiment: bootstrap docker
+	$(PY) manage.py experiment $${ARGS:-}
+
+## Exact replay at experiment scale: two side-by-side runs of a 20-tick experiment write identical ticks.csv.
+bench-replay: bootstrap docker
+	$(PY) bench/replay.py
 
 ## Dispatch-to-result time of a trivial execution beside a plain `docker run` of the runtime image.
 bench-execution: bootstrap docker

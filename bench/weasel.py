@@ -30,7 +30,6 @@ def main() -> None:
     parser.add_argument("--target", default="WEASEL")
     parser.add_argument("--mutation-rate", type=float, default=None, help="The genesis program's mutation rate.")
     parser.add_argument("--program", default="evolver", help="The genesis program (evolver or learner).")
-    parser.add_argument("--arm", default="rewarded", help="rewarded or shuffled (who the scores' credits go to).")
     parser.add_argument("--database", default="var/weasel.sqlite3", help="SQLite file (made afresh).")
     args = parser.parse_args()
 
@@ -42,31 +41,21 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.conf import settings
     from django.core.management import call_command
     from django.db.models import Avg, Count, Max
 
     from attention.models import HumanReward
-    from evolution.embedded import EmbeddedEconomy, score_by_generation
-    from evolution.services import create_genesis_agent, genesis_files
+    from evolution.embedded import EconomyConfig, EmbeddedEconomy, score_by_generation
 
     call_command("migrate", verbosity=0)
-    from economy.determinism import set_economy_seed
-
-    set_economy_seed(args.seed)
-    settings.SANDBOX_DISPATCH = "embedded"
-    settings.ATTENTION_JUDGE = "attention.judges:target_judge"
-    settings.ATTENTION_JUDGE_TARGET = args.target
     params = {"phrase_length": len(args.target)}
     if args.mutation_rate is not None or args.program == "learner":
         params["mutation_rate"] = args.mutation_rate or 0.0  # the learner's default here: no random jumps
-    create_genesis_agent(seed=args.seed, files=genesis_files(seed=args.seed, params=params, program=args.program))
-
-    from evolution.arms import get_arm
-
-    economy = EmbeddedEconomy(parallel=2, rewards=get_arm(args.arm).rewards)
+    config = EconomyConfig(seed=args.seed, target=args.target, program=args.program, program_params=params)
+    economy = EmbeddedEconomy(config)
+    economy.create_genesis()
     economy.start()
-    print(f"target {args.target!r}, program {args.program}, arm {args.arm}, seed {args.seed}, {args.ticks} ticks")
+    print(f"target {args.target!r}, program {args.program}, seed {args.seed}, {args.ticks} ticks")
     print(economy.HEADER)
     try:
         for _ in range(args.ticks):

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -54,6 +55,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+CSRF_FAILURE_VIEW = "core.exception_handler.csrf_failure"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -185,6 +188,7 @@ SANDBOX_WORKSPACE_MAX_FILES = env_int("SANDBOX_WORKSPACE_MAX_FILES", 256)
 SANDBOX_ARTIFACT_MAX_CHARS = env_int("SANDBOX_ARTIFACT_MAX_CHARS", 64 * 1024)
 SANDBOX_LOG_CAP = env_int("SANDBOX_LOG_CAP", 64 * 1024)
 SANDBOX_PIDS_LIMIT = env_int("SANDBOX_PIDS_LIMIT", 64)
+SANDBOX_POOL_SIZE = env_int("SANDBOX_POOL_SIZE", 2)  # warm containers per worker process; 0: off
 SANDBOX_LEASE_SECONDS = env_int("SANDBOX_LEASE_SECONDS", 30)
 SANDBOX_TOKEN_MARGIN_SECONDS = env_int("SANDBOX_TOKEN_MARGIN_SECONDS", 60)
 SANDBOX_TASK_TIME_LIMIT = env_int("SANDBOX_TASK_TIME_LIMIT", MARKET_BUNDLE_LIMITS["wall_seconds"][1] + 180)

@@ -8,6 +8,9 @@ from evolution.dashboard import dashboard
 # Registered before the apps' URL modules are included: they use <id:...> for primary keys.
 register_converter(IdConverter, "id")
 handler404 = "core.exception_handler.not_found"
+handler500 = "core.exception_handler.server_error"
+handler400 = "core.exception_handler.bad_request"
+handler403 = "core.exception_handler.permission_denied"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -195,10 +195,13 @@ def _with_tie_break(sql: str, tie: TieBreak) -> str:
     return sql.replace("TIE_BREAK_KEY", tie.sql("id"))
 
 
-def run_market_tick(*, slot: int | None = None, enqueue: bool | None = None) -> Tick | None:
+def run_market_tick(
+    *, slot: int | None = None, enqueue: bool | None = None, supply: dict[str, int] | None = None
+) -> Tick | None:
     """Close the open tick, allocate, settle, hand winners on, and move prices. Returns the tick, or None when the
     beat slot already ran (a duplicate or late delivery). ``enqueue`` says whether the winners' executions go to
-    Celery (default: ``SANDBOX_DISPATCH == "celery"``; the embedded economy runs them itself)."""
+    Celery (default: ``SANDBOX_DISPATCH == "celery"``; the embedded economy runs them itself); ``supply`` (per
+    resource code) replaces the live worker hosts' capacity (the embedded economy offers its own, fixed)."""
     with transaction.atomic():
         number = _lock_clock(exclusive=True)
         if slot is not None and Tick.objects.filter(slot=slot).exists():
@@ -206,7 +209,7 @@ def run_market_tick(*, slot: int | None = None, enqueue: bool | None = None) -> 
         MarketClock.objects.filter(id=1).update(open_tick=number + 1)
         states = {s.resource.code: s for s in MarketState.objects.select_for_update().select_related("resource")}
         prices = Prices(cpu=states[ResourceType.CPU].price, memory=states[ResourceType.MEMORY].price)
-        supply = current_supply()
+        supply = supply or current_supply()
         now = timezone.now()
         tie = TieBreak.for_tick("market", number)
         with connection.cursor() as cursor:

@@ -45,13 +45,17 @@ __all__ = [
     "LABEL_AGENT",
     "LABEL_DEPLOYMENT",
     "LABEL_EXECUTION",
+    "LABEL_POOL",
     "LABEL_WORKER",
     "OOM_KILLED",
     "STATUSES",
     "SUCCEEDED",
     "TIMED_OUT",
+    "PoolKey",
     "RunResult",
     "container_name",
+    "execution_containers",
+    "pool_key",
     "reap_containers",
     "run_container",
 ]
@@ -60,6 +64,10 @@ LABEL_EXECUTION = "bp.execution"
 LABEL_AGENT = "bp.agent"
 LABEL_WORKER = "bp.worker"
 LABEL_DEPLOYMENT = "bp.deployment"
+# A warm-pool container is labelled bp.pool=<worker> and bp.deployment, not bp.execution/bp.worker (labels are fixed
+# at creation, before any execution): it carries its execution in its name once claimed.
+LABEL_POOL = "bp.pool"
+POOL_EXECUTION = "pool"
 DEFAULT_DEPLOYMENT = "default"
 
 SUCCEEDED = "SUCCEEDED"
@@ -106,6 +114,19 @@ class RunResult:
 def container_name(execution_id: str | int, *, worker_name: str, deployment: str = DEFAULT_DEPLOYMENT) -> str:
     """The container's name: unique per deployment, worker and execution (Docker allows ``[a-zA-Z0-9_.-]``)."""
     return re.sub(r"[^a-zA-Z0-9_.-]", "_", f"bp-{deployment}-{worker_name}-{execution_id}")
+
+
+@dataclass(frozen=True)
+class PoolKey:
+    """What a warm container must have been created with to serve a run: set at creation, not changeable later."""
+
+    image: str
+    workspace_cap_mb: int
+    log_cap: int
+
+
+def pool_key(*, image: str, workspace_cap_mb: int, log_cap: int) -> PoolKey:
+    return PoolKey(image=image, workspace_cap_mb=int(workspace_cap_mb), log_cap=int(log_cap))
 
 
 def _now() -> dt.datetime:
@@ -178,6 +199,90 @@ def _log_max_size_mb(workspace_cap_mb: int, log_cap: int) -> int:
     return math.ceil(workspace_cap_mb * 1.5) + logs_mb + 2
 
 
+def _container_options(
+    *,
+    image: str,
+    name: str,
+    labels: Mapping[str, str],
+    environment: Mapping[str, str],
+    cpu_millicores: int,
+    memory_mb: int,
+    pids_limit: int,
+    workspace_cap_mb: int,
+    log_cap: int,
+    seed_dir: str,
+    run_dir: str,
+) -> dict[str, Any]:
+    """``containers.create`` arguments of every agent container, cold or pooled: no network, the API only through
+    the socket in the read-only run dir, read-only root, capped tmpfs, all capabilities dropped, no-new-privileges,
+    uid 1000, the bundle's limits, a bounded log."""
+    memory = f"{int(memory_mb)}m"
+    return {
+        "image": image,
+        "name": name,
+        "labels": dict(labels),
+        "environment": dict(environment),
+        "network_mode": "none",
+        "mem_limit": memory,
+        "memswap_limit": memory,
+        "nano_cpus": int(cpu_millicores) * 1_000_000,
+        "pids_limit": int(pids_limit),
+        "read_only": True,
+        "tmpfs": {
+            CONTAINER_TMP: f"rw,nosuid,nodev,noexec,size={TMP_SIZE_MB}m,mode=1777",
+            "/workspace": f"rw,nosuid,nodev,size={int(workspace_cap_mb)}m,uid=1000,gid=1000,mode=0700",
+        },
+        "volumes": {
+            seed_dir: {"bind": SEED_DIR, "mode": "ro"},
+            run_dir: {"bind": SOCKET_DIR, "mode": "ro"},
+        },
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "user": "1000:1000",
+        "working_dir": "/workspace",
+        "ulimits": [Ulimit(name="nofile", soft=1024, hard=1024)],
+        "log_config": LogConfig(
+            type=LogConfig.types.JSON,
+            config={"max-size": f"{_log_max_size_mb(workspace_cap_mb, log_cap)}m", "max-file": "1"},
+        ),
+        "stdin_open": False,
+        "tty": False,
+    }
+
+
+def make_stage(staging_root: str | None, prefix: str = "bp-") -> tuple[str, str, str]:
+    """A staging directory with ``seed`` (mounted at /seed) and ``run`` (mounted at /run/bp) in it; uid 1000 in the
+    container must traverse them and read the seed files. Returns (stage, seed_dir, run_dir)."""
+    stage = tempfile.mkdtemp(prefix=prefix, dir=staging_root)
+    seed_dir = os.path.join(stage, "seed")
+    run_dir = os.path.join(stage, "run")
+    os.mkdir(seed_dir)
+    os.mkdir(run_dir)
+    for path in (stage, seed_dir, run_dir):
+        os.chmod(path, 0o755)  # noqa: S103 - read-only for others on purpose
+    return stage, seed_dir, run_dir
+
+
+def update_limits(
+    client: docker.DockerClient, container_id: str, *, cpu_millicores: int, memory_mb: int, pids_limit: int
+) -> None:
+    """Set a running container's memory (and swap), CPU and pids limits in one ``POST /containers/{id}/update``.
+
+    docker-py's ``update_container`` has no NanoCpus or PidsLimit; the Engine API has both (PidsLimit since 1.40)."""
+    memory = int(memory_mb) * 1024 * 1024
+    api = client.api
+    response = api._post_json(
+        api._url("/containers/{0}/update", container_id),
+        data={
+            "Memory": memory,
+            "MemorySwap": memory,
+            "NanoCpus": int(cpu_millicores) * 1_000_000,
+            "PidsLimit": int(pids_limit),
+        },
+    )
+    api._result(response, True)
+
+
 def run_container(
     *,
     client: docker.DockerClient,
@@ -197,80 +302,80 @@ def run_container(
     deployment: str = DEFAULT_DEPLOYMENT,
     staging_root: str | None = None,
     extra_env: Mapping[str, str] | None = None,
+    pool: Any = None,
 ) -> RunResult:
     """Run ``/workspace/agent.py`` (from ``files``) in a fresh container and return what happened.
 
-    ``staging_root`` (default: the system temp dir) must be a path dockerd can bind-mount, i.e. on the docker
+    With a ``pool`` (:class:`sandbox.pool.WarmPool`) holding a ready container of this image, workspace cap and log
+    cap, that container serves the run (renamed to this execution, its limits set to the bundle, then told to go);
+    otherwise a new container is created and started. Either way the container runs this one execution and is then
+    removed. ``staging_root`` (default: the system temp dir) must be a path dockerd can bind-mount, i.e. on the docker
     host itself. The container and the staging directory are always removed.
     """
     execution_id = str(execution_id)
     name = container_name(execution_id, worker_name=worker_name, deployment=deployment)
     _remove_container(client, name)  # leftover of an earlier attempt (at-least-once delivery)
 
-    stage = tempfile.mkdtemp(prefix="bp-", dir=staging_root)
+    env = {
+        **(extra_env or {}),
+        "BP_API_URL": f"unix://{SOCKET_DIR}/{SOCKET_NAME}",
+        "BP_AGENT_ID": str(agent_id),
+        "BP_TOKEN": token,
+        "BP_EXECUTION_ID": execution_id,
+        "BP_LOG_CAP": str(int(log_cap)),
+    }
+    limits = {"cpu_millicores": int(cpu_millicores), "memory_mb": int(memory_mb), "pids_limit": int(pids_limit)}
+    warm = None
+    if pool is not None:
+        warm = pool.take(pool_key(image=image, workspace_cap_mb=workspace_cap_mb, log_cap=log_cap))
+    stage = warm.stage if warm is not None else None
     container: Any = None
     proxy: UnixSocketProxy | None = None
     started_at = finished_at = _now()
     try:
-        # uid 1000 in the container must traverse the staging dirs and read the seed files.
-        seed_dir = os.path.join(stage, "seed")
-        run_dir = os.path.join(stage, "run")
-        os.mkdir(seed_dir)
-        os.mkdir(run_dir)
-        for path in (stage, seed_dir, run_dir):
-            os.chmod(path, 0o755)  # noqa: S103 - read-only for others on purpose
-        _stage_files(seed_dir, files)
-
-        proxy = UnixSocketProxy(os.path.join(run_dir, SOCKET_NAME), api_target[0], api_target[1]).start()
-
-        memory = f"{int(memory_mb)}m"
-        env = {
-            **(extra_env or {}),
-            "BP_API_URL": f"unix://{SOCKET_DIR}/{SOCKET_NAME}",
-            "BP_AGENT_ID": str(agent_id),
-            "BP_TOKEN": token,
-            "BP_EXECUTION_ID": execution_id,
-            "BP_LOG_CAP": str(int(log_cap)),
-        }
-        container = client.containers.create(
-            image,
-            name=name,
-            labels={
-                LABEL_EXECUTION: execution_id,
-                LABEL_AGENT: str(agent_id),
-                LABEL_WORKER: worker_name,
-                LABEL_DEPLOYMENT: deployment,
-            },
-            environment=env,
-            network_mode="none",
-            mem_limit=memory,
-            memswap_limit=memory,
-            nano_cpus=int(cpu_millicores) * 1_000_000,
-            pids_limit=int(pids_limit),
-            read_only=True,
-            tmpfs={
-                CONTAINER_TMP: f"rw,nosuid,nodev,noexec,size={TMP_SIZE_MB}m,mode=1777",
-                "/workspace": f"rw,nosuid,nodev,size={int(workspace_cap_mb)}m,uid=1000,gid=1000,mode=0700",
-            },
-            volumes={
-                seed_dir: {"bind": SEED_DIR, "mode": "ro"},
-                run_dir: {"bind": SOCKET_DIR, "mode": "ro"},
-            },
-            cap_drop=["ALL"],
-            security_opt=["no-new-privileges"],
-            user="1000:1000",
-            working_dir="/workspace",
-            ulimits=[Ulimit(name="nofile", soft=1024, hard=1024)],
-            log_config=LogConfig(
-                type=LogConfig.types.JSON,
-                config={"max-size": f"{_log_max_size_mb(workspace_cap_mb, log_cap)}m", "max-file": "1"},
-            ),
-            stdin_open=False,
-            tty=False,
-        )
-        started_at = _now()
-        t0 = time.monotonic()
-        container.start()
+        if warm is not None:
+            try:
+                _stage_files(warm.seed_dir, files)
+                proxy = UnixSocketProxy(os.path.join(warm.run_dir, SOCKET_NAME), api_target[0], api_target[1]).start()
+                client.api.rename(warm.container_id, name)
+                container = client.containers.get(warm.container_id)
+                update_limits(client, warm.container_id, **limits)
+                started_at = _now()
+                t0 = time.monotonic()
+                warm.go(env)
+            except Exception:  # the warm container failed us before the agent started: run cold instead
+                _remove_container(client, warm.container_id)
+                if proxy is not None:
+                    proxy.stop()
+                    proxy = None
+                shutil.rmtree(warm.stage, ignore_errors=True)
+                warm.close()
+                warm = container = None
+        if warm is None:
+            stage, seed_dir, run_dir = make_stage(staging_root)
+            _stage_files(seed_dir, files)
+            proxy = UnixSocketProxy(os.path.join(run_dir, SOCKET_NAME), api_target[0], api_target[1]).start()
+            container = client.containers.create(
+                **_container_options(
+                    image=image,
+                    name=name,
+                    labels={
+                        LABEL_EXECUTION: execution_id,
+                        LABEL_AGENT: str(agent_id),
+                        LABEL_WORKER: worker_name,
+                        LABEL_DEPLOYMENT: deployment,
+                    },
+                    environment=env,
+                    workspace_cap_mb=workspace_cap_mb,
+                    log_cap=log_cap,
+                    seed_dir=seed_dir,
+                    run_dir=run_dir,
+                    **limits,
+                )
+            )
+            started_at = _now()
+            t0 = time.monotonic()
+            container.start()
 
         timed_out = False
         exit_code = _wait(container, wall_seconds)
@@ -291,7 +396,7 @@ def run_container(
             exit_code = state.get("ExitCode")
         logs_out = container.logs(stdout=True, stderr=False)
         logs_err = container.logs(stdout=False, stderr=True)
-        return _result(
+        result = _result(
             image=image,
             container_id=container.id,
             state=state,
@@ -303,6 +408,8 @@ def run_container(
             finished_at=finished_at,
             workspace_limit=int(workspace_cap_mb) * 1024 * 1024,
         )
+        result.details["pooled"] = warm is not None
+        return result
     finally:
         if container is not None:
             _remove_container(client, container.id)
@@ -310,7 +417,10 @@ def run_container(
             _remove_container(client, name)
         if proxy is not None:
             proxy.stop()
-        shutil.rmtree(stage, ignore_errors=True)
+        if warm is not None:
+            warm.close()
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
 
 
 def _result(
@@ -380,6 +490,45 @@ def _result(
     )
 
 
+def _names(info: Mapping[str, Any]) -> list[str]:
+    return [n.lstrip("/") for n in info.get("Names") or []]
+
+
+def _mine(client: docker.DockerClient, *, worker_name: str | None, deployment: str) -> list[dict[str, Any]]:
+    """This deployment's execution and warm-pool containers (only ``worker_name``'s if given)."""
+    executions = [LABEL_EXECUTION, f"{LABEL_DEPLOYMENT}={deployment}"]
+    pooled = [LABEL_POOL if worker_name is None else f"{LABEL_POOL}={worker_name}", f"{LABEL_DEPLOYMENT}={deployment}"]
+    if worker_name is not None:
+        executions.append(f"{LABEL_WORKER}={worker_name}")
+    found: dict[str, dict[str, Any]] = {}
+    for labels in (executions, pooled):
+        for info in client.api.containers(all=True, filters={"label": labels}):
+            found[info["Id"]] = info
+    return list(found.values())
+
+
+def _execution_of(info: Mapping[str, Any], deployment: str) -> str:
+    labels = info.get("Labels") or {}
+    if LABEL_POOL not in labels:
+        return labels.get(LABEL_EXECUTION, "")
+    # A claimed pooled container carries its execution in its name only.
+    prefix = container_name("", worker_name=labels[LABEL_POOL], deployment=deployment)
+    names = [n for n in _names(info) if n.startswith(prefix) and not n.startswith(prefix + "pool-")]
+    return names[0][len(prefix) :] if names else POOL_EXECUTION
+
+
+def execution_containers(
+    client: docker.DockerClient, execution_id: str | int, *, worker_name: str, deployment: str = DEFAULT_DEPLOYMENT
+) -> list[dict[str, Any]]:
+    """The containers (``docker ps -a`` entries) serving ``execution_id`` for this worker: a cold container carries
+    the execution in its label, a warm-pool one only in its name (it is renamed when it is claimed)."""
+    return [
+        info
+        for info in _mine(client, worker_name=worker_name, deployment=deployment)
+        if _execution_of(info, deployment) == str(execution_id)
+    ]
+
+
 def reap_containers(
     client: docker.DockerClient,
     *,
@@ -387,16 +536,13 @@ def reap_containers(
     deployment: str = DEFAULT_DEPLOYMENT,
     keep: Iterable[str] = (),
 ) -> list[str]:
-    """Force-remove this deployment's containers labelled ``bp.execution`` (only ``worker_name``'s if given), except
-    the execution ids in ``keep``; return the execution ids removed. Other deployments' containers are never
-    touched."""
+    """Force-remove this deployment's containers labelled ``bp.execution`` and its warm-pool containers (only
+    ``worker_name``'s if given), except the execution ids in ``keep``; return the execution ids removed (``pool`` for
+    a pooled container that never served one). Other deployments' containers are never touched."""
     keep_ids = {str(k) for k in keep}
-    labels = [LABEL_EXECUTION, f"{LABEL_DEPLOYMENT}={deployment}"]
-    if worker_name is not None:
-        labels.append(f"{LABEL_WORKER}={worker_name}")
     removed: list[str] = []
-    for info in client.api.containers(all=True, filters={"label": labels}):
-        execution = (info.get("Labels") or {}).get(LABEL_EXECUTION, "")
+    for info in _mine(client, worker_name=worker_name, deployment=deployment):
+        execution = _execution_of(info, deployment)
         if execution in keep_ids:
             continue
         _remove_container(client, info["Id"])

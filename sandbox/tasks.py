@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_process_shutdown, worker_ready
 from django.conf import settings
 
 from sandbox import worker
@@ -28,6 +28,7 @@ def worker_config() -> worker.WorkerConfig:
         memory_mb=settings.BP_WORKER_MEMORY_MB,
         staging_dir=settings.SANDBOX_STAGING_DIR,
         deployment=settings.BP_DEPLOYMENT,
+        pool_size=settings.SANDBOX_POOL_SIZE,
     )
 
 
@@ -66,3 +67,9 @@ def _on_worker_ready(sender=None, **kwargs) -> None:
         queues = set()
     if SANDBOX_QUEUE in queues:
         worker.start_worker(worker_config(), heartbeat_seconds=settings.SANDBOX_CAPACITY_HEARTBEAT_SECONDS)
+
+
+@worker_process_shutdown.connect
+def _on_worker_process_shutdown(**kwargs) -> None:
+    """A pool process ending removes its warm containers (a killed one leaves them stopped for the reaper)."""
+    worker.close_pools()

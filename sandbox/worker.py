@@ -10,6 +10,7 @@ the claim answers 409 and the task stops.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import hashlib
@@ -23,10 +24,20 @@ from typing import Any
 
 import requests
 
-from sandbox.docker_runner import container_name, reap_containers, run_container
+from sandbox.docker_runner import container_name, pool_key, reap_containers, run_container
 from sandbox.image import ensure_runtime_image
+from sandbox.pool import WarmPool
 
-__all__ = ["ApiUnavailable", "WorkerConfig", "report_capacity", "run_execution", "start_worker"]
+__all__ = [
+    "ApiUnavailable",
+    "WorkerConfig",
+    "close_pools",
+    "report_capacity",
+    "run_execution",
+    "start_pool",
+    "start_worker",
+    "warm_pool",
+]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +68,7 @@ class WorkerConfig:
     staging_dir: str | None = None
     request_timeout: float = 30.0
     deployment: str = ""
+    pool_size: int = 0  # warm containers kept ready by each worker process (0: every execution starts its own)
 
     @property
     def deployment_id(self) -> str:
@@ -163,6 +175,60 @@ def prepare_runtime_image(client: Any) -> str:
     return _runtime_image
 
 
+def workspace_cap_mb(workspace_max_bytes: int) -> int:
+    """Size of the container's /workspace tmpfs for a workspace cap in bytes."""
+    return max(1, -(-int(workspace_max_bytes) // (1024 * 1024)))
+
+
+_pools: dict[tuple[int, str, str, str | None], WarmPool] = {}
+_pools_lock = threading.Lock()
+
+
+def warm_pool(config: WorkerConfig, client: Any) -> WarmPool | None:
+    """This process's warm pool for ``config`` (None when ``pool_size`` is 0). One per process: a forked child
+    gets its own."""
+    if config.pool_size <= 0:
+        return None
+    key = (os.getpid(), config.deployment_id, config.name, config.staging_dir)
+    with _pools_lock:
+        pool = _pools.get(key)
+        if pool is None:
+            pool = WarmPool(
+                client,
+                size=config.pool_size,
+                worker_name=config.name,
+                deployment=config.deployment_id,
+                staging_root=config.staging_dir,
+            )
+            _pools[key] = pool
+        return pool
+
+
+def start_pool(config: WorkerConfig, client: Any, *, workspace_max_bytes: int, log_cap: int) -> WarmPool | None:
+    """Start filling this process's pool now with containers for the API's workspace and log caps (otherwise it
+    learns them from the first execution, which then runs cold)."""
+    pool = warm_pool(config, client)
+    if pool is not None:
+        image = prepare_runtime_image(client)
+        pool.prewarm(pool_key(image=image, workspace_cap_mb=workspace_cap_mb(workspace_max_bytes), log_cap=log_cap))
+    return pool
+
+
+def close_pools() -> None:
+    """Remove every waiting container of this process's pools (on worker shutdown; also at exit)."""
+    with _pools_lock:
+        pools = [pool for (pid, *_), pool in _pools.items() if pid == os.getpid()]
+        _pools.clear()
+    for pool in pools:
+        try:
+            pool.close()
+        except Exception:
+            log.exception("could not close a warm pool")
+
+
+atexit.register(close_pools)
+
+
 def _outcome(result: Any, workspace_max_bytes: int) -> dict[str, Any]:
     files = result.files
     too_large = bool(result.error and "larger than the workspace cap" in result.error)
@@ -239,12 +305,13 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
                 memory_mb=spec["memory_mb"],
                 wall_seconds=spec["wall_seconds"],
                 pids_limit=spec["pids_limit"],
-                workspace_cap_mb=max(1, -(-spec["workspace_max_bytes"] // (1024 * 1024))),
+                workspace_cap_mb=workspace_cap_mb(spec["workspace_max_bytes"]),
                 log_cap=spec["log_cap"],
                 worker_name=config.name,
                 deployment=config.deployment_id,
                 staging_root=config.staging_dir,
                 extra_env={"BP_SEED": str(spec["seed"])},
+                pool=warm_pool(config, client),
             )
             body = _outcome(result, spec["workspace_max_bytes"])
         except Exception as exc:  # the engine failed us, not the agent: still report once

@@ -24,7 +24,8 @@ def settle_holds_bulk(*, settlements: QuerySet, to_account_id: int = TREASURY_AC
     select_sql, select_params = settlements.query.sql_with_params()
     now = timezone.now()
     pg = connection.vendor == "postgresql"
-    with connection.cursor() as cursor:
+    # A savepoint: a refused batch leaves nothing behind even when the caller catches the error and commits.
+    with transaction.atomic(), connection.cursor() as cursor:
         int_type = "bigint" if pg else "integer"
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS bp_settle_batch "
@@ -36,15 +37,18 @@ def settle_holds_bulk(*, settlements: QuerySet, to_account_id: int = TREASURY_AC
             cursor.execute("ANALYZE bp_settle_batch")  # temporary tables are never auto-analyzed
         cursor.execute(
             """
-            SELECT count(*), coalesce(sum(b.charge), 0), coalesce(min(b.charge), 0), coalesce(sum(h.amount), 0)
+            SELECT count(*), coalesce(sum(b.charge), 0), coalesce(min(b.charge), 0), coalesce(sum(h.amount), 0),
+                   coalesce(sum(CASE WHEN b.charge > h.amount THEN 1 ELSE 0 END), 0)
             FROM bp_settle_batch b LEFT JOIN economy_hold h ON h.id = b.hold_id
             """
         )
-        count, charged, min_charge, held = cursor.fetchone()
+        count, charged, min_charge, held, over = cursor.fetchone()
         if count == 0:
             return 0
         if min_charge < 0:
             raise errors.InvalidAmount("A settlement charge is negative.")
+        if over:
+            raise errors.InvalidAmount(f"{over} settlement charge(s) exceed their hold.")
         # Claim the holds: pending -> settled/released. Any hold already resolved, or over-charged, aborts the lot.
         cursor.execute(
             """
@@ -58,7 +62,7 @@ def settle_holds_bulk(*, settlements: QuerySet, to_account_id: int = TREASURY_AC
             [Hold.Status.SETTLED, Hold.Status.RELEASED, now, Hold.Status.PENDING],
         )
         if cursor.rowcount != count:
-            raise errors.HoldNotPending(f"{count - cursor.rowcount} hold(s) were not pending or were over-charged.")
+            raise errors.HoldNotPending(f"{count - cursor.rowcount} hold(s) were not pending (or do not exist).")
         if pg:
             # Same lock order as every other writer: ascending account id.
             cursor.execute(

@@ -2,6 +2,10 @@
 
 1. Makes itself non-dumpable (prctl PR_SET_DUMPABLE 0), so the agent, running under the same uid, cannot open
    /proc/<wrapper>/fd/* (the container's log pipes) or /proc/<wrapper>/environ.
+   In a warm-pool container (``BP_POOL=1``) it then waits: it connects to the worker's control socket
+   /run/bp/ctl.sock, says ``ready``, and blocks until the worker sends the execution's environment (one JSON object,
+   then end of stream: "go"). The worker staged /seed and set the container's limits before that. End of stream
+   without a go (the worker's pool closed or its process died) ends the wrapper at once, with no report.
 2. Copies /seed (read-only bind mount of the staged workspace) into /workspace (size-capped tmpfs).
 3. Runs ``python3 -u /workspace/agent.py`` in its own session (cwd /workspace, same environment), stdout/stderr
    piped; keeps at most BP_LOG_CAP bytes of each (default 65536) and drains and discards the rest.
@@ -27,6 +31,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sys
 import tarfile
 import threading
@@ -34,6 +39,7 @@ import time
 from typing import BinaryIO
 
 SEED = "/seed"
+CONTROL_SOCKET = "/run/bp/ctl.sock"
 WORKSPACE = "/workspace"
 ENTRY = "agent.py"
 PR_SET_DUMPABLE = 4
@@ -295,7 +301,51 @@ class Wrapper:
         out.flush()
 
 
+def await_go(path: str = CONTROL_SOCKET, connect_seconds: float = 30.0) -> dict[str, str] | None:
+    """Warm-pool mode: tell the worker we are ready and block until it sends the execution's environment.
+
+    Returns that environment, or None when the worker hung up without a go (the container is then abandoned)."""
+    deadline = time.monotonic() + connect_seconds
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(path)
+            break
+        except OSError:
+            sock.close()
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.05)
+    with sock:
+        sock.sendall(b"ready\n")
+        data = bytearray()
+        while True:
+            try:
+                chunk = sock.recv(CHUNK)
+            except InterruptedError:
+                continue
+            except OSError:
+                return None
+            if not chunk:
+                break
+            data += chunk
+    try:
+        go = json.loads(bytes(data))
+    except ValueError:
+        return None
+    env = go.get("env") if isinstance(go, dict) else None
+    if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+        return None
+    return env
+
+
 def main() -> int:
+    if os.environ.pop("BP_POOL", "") == "1":
+        set_dumpable(0)  # before the token arrives
+        env = await_go()
+        if env is None:
+            return 0
+        os.environ.update(env)
     return Wrapper().run()
 
 

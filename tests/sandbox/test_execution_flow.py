@@ -18,6 +18,12 @@ from tests.factories import make_execution, make_program_agent
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
+
+@pytest.fixture(autouse=True)
+def _pool_on(warm_worker: str) -> None:
+    """These tests run with the warm pool on, filled before they start."""
+
+
 POET = """
 import bp, json
 balance = bp.balance()

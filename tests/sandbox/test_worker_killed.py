@@ -16,7 +16,7 @@ from django.utils import timezone
 from config.celery import app
 from market.models import WorkerHost
 from sandbox import services, tasks
-from sandbox.docker_runner import LABEL_EXECUTION, LABEL_WORKER
+from sandbox.docker_runner import LABEL_WORKER, execution_containers
 from sandbox.models import Execution
 from tests.factories import make_execution, make_program_agent
 
@@ -95,6 +95,11 @@ def test_a_killed_worker_leaves_one_outcome_and_no_container(
         "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",  # the worker must not need the database
         "BP_INSECURE_DEV_KEY": "1",
     }
+    deployment = tasks.worker_config().deployment_id
+
+    def containers_of_execution() -> list:  # warm-pool containers carry the execution in their name only
+        return execution_containers(docker_client, execution.id, worker_name=live_worker, deployment=deployment)
+
     agent, _ = make_program_agent(code=SLEEPER)
     execution = make_execution(agent=agent, wall_seconds=60)
     with app.connection_for_write(BROKER) as connection:
@@ -108,14 +113,14 @@ def test_a_killed_worker_leaves_one_outcome_and_no_container(
         wait_for(
             lambda: (
                 Execution.objects.filter(id=execution.id, status=Execution.Status.RUNNING).exists()
-                and docker_client.containers.list(filters={"label": f"{LABEL_EXECUTION}={execution.id}"})
+                and [c for c in containers_of_execution() if c["State"] == "running"]
             ),
             30,
             "the first worker to start the container",
         )
         stop(first, signal.SIGKILL)
         # The container outlives its worker; the lease stops being renewed.
-        assert docker_client.containers.list(filters={"label": f"{LABEL_EXECUTION}={execution.id}"})
+        assert [c for c in containers_of_execution() if c["State"] == "running"]
         wait_for(
             lambda: Execution.objects.get(id=execution.id).lease_expires_at < timezone.now(), 10, "the lease to expire"
         )

@@ -8,9 +8,14 @@ Configuration comes from the environment the worker sets for each execution:
 - ``BP_SEED``: this execution's seed, derived by the API from the economy's seed and the execution id; ``bp.rng()``
   is the one source of randomness a program should use (never the wall clock), so that a seeded economy replays exactly
 - ``BP_API_TIMEOUT``: seconds per request (default 30)
+- ``BP_API_RETRIES``: how many times a request that is safe to repeat is retried (default 4)
 
-Every call is one HTTP request with ``Authorization: Bearer <token>`` and a JSON body; API errors (the API answers
-``{"code": ..., "detail": ...}``) raise :class:`APIError`.
+Every call is one HTTP request with ``Authorization: Bearer <token>`` and a JSON body; ids travel as JSON integers;
+API errors (the API answers ``{"code": ..., "detail": ...}``) raise :class:`APIError`.
+
+Retries: a GET, or a POST carrying an ``Idempotency-Key`` (every ``transfer`` carries one), is repeated with bounded
+exponential backoff when the API cannot be reached or answers 503 (e.g. ``database_unavailable``, honouring
+``Retry-After`` up to a few seconds). Other requests are sent once: repeating them could act twice.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import json
 import os
 import random
 import socket
+import time
 import urllib.parse
 import uuid
 from typing import Any
@@ -85,12 +91,12 @@ def _env(name: str) -> str:
 
 
 def agent_id() -> str:
-    """This agent's id (``BP_AGENT_ID``)."""
+    """This agent's id (``BP_AGENT_ID``), as text; the SDK sends it to the API as a JSON integer."""
     return _env("BP_AGENT_ID")
 
 
 def execution_id() -> str:
-    """The current execution's id (``BP_EXECUTION_ID``)."""
+    """The current execution's id (``BP_EXECUTION_ID``), as text."""
     return _env("BP_EXECUTION_ID")
 
 
@@ -103,6 +109,14 @@ def rng() -> random.Random:
     if _rng is None:
         _rng = random.Random(int(_env("BP_SEED")))
     return _rng
+
+
+def _as_id(value: Any) -> Any:
+    """An id as the API wants it: a JSON integer (``"12"`` from a caller is sent as ``12``). Anything else is sent
+    as it is, and the API refuses it with a coded error."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value
 
 
 def _connection() -> tuple[http.client.HTTPConnection, str]:
@@ -118,22 +132,15 @@ def _connection() -> tuple[http.client.HTTPConnection, str]:
     raise APIError(0, "not_configured", f"unsupported BP_API_URL scheme: {url!r}")
 
 
-def request(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
-    """Send one API request; return the decoded JSON answer (None for an empty one) or raise APIError."""
+_RETRY_STATUSES = {502, 503, 504}
+_MAX_BACKOFF = 4.0  # seconds, the longest single wait between attempts
+
+
+def _once(method: str, path: str, payload: bytes | None, headers: dict[str, str]) -> tuple[int, Any, str | None]:
     conn, prefix = _connection()
-    all_headers = {
-        "Authorization": f"Bearer {_env('BP_TOKEN')}",
-        "Accept": "application/json",
-    }
-    payload: bytes | None = None
-    if body is not None:
-        payload = json.dumps(body).encode()
-        all_headers["Content-Type"] = "application/json"
-    if headers:
-        all_headers.update(headers)
     try:
         try:
-            conn.request(method.upper(), prefix + path, body=payload, headers=all_headers)
+            conn.request(method, prefix + path, body=payload, headers=headers)
             response = conn.getresponse()
             raw = response.read()
         except (OSError, http.client.HTTPException) as exc:
@@ -146,11 +153,49 @@ def request(method: str, path: str, body: Any = None, headers: dict[str, str] | 
             data = json.loads(raw)
         except ValueError:
             data = raw.decode("utf-8", "replace")
-    if response.status >= 400:
-        if isinstance(data, dict):
-            raise APIError(response.status, str(data.get("code", f"http_{response.status}")), data.get("detail"))
-        raise APIError(response.status, f"http_{response.status}", data)
-    return data
+    return response.status, data, response.getheader("Retry-After")
+
+
+def _backoff(attempt: int, retry_after: str | None) -> float:
+    wait = min(_MAX_BACKOFF, 0.1 * (2**attempt))
+    if retry_after and retry_after.isdigit():
+        wait = min(_MAX_BACKOFF, max(wait, float(retry_after)))
+    return wait * (0.5 + random.random() / 2)  # jitter
+
+
+def request(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+    """Send one API request; return the decoded JSON answer (None for an empty one) or raise APIError.
+
+    A GET, or a request with an ``Idempotency-Key`` header, is retried on a connection error or a 502/503/504."""
+    method = method.upper()
+    all_headers = {
+        "Authorization": f"Bearer {_env('BP_TOKEN')}",
+        "Accept": "application/json",
+    }
+    payload: bytes | None = None
+    if body is not None:
+        payload = json.dumps(body).encode()
+        all_headers["Content-Type"] = "application/json"
+    if headers:
+        all_headers.update(headers)
+    retry_safe = method == "GET" or "Idempotency-Key" in all_headers
+    attempts = 1 + (max(0, int(os.environ.get("BP_API_RETRIES") or 4)) if retry_safe else 0)
+    for attempt in range(attempts):
+        retry_after = None
+        try:
+            status, data, retry_after = _once(method, path, payload, all_headers)
+        except APIError:
+            if attempt == attempts - 1:
+                raise
+        else:
+            if status < 400:
+                return data
+            if status not in _RETRY_STATUSES or attempt == attempts - 1:
+                if isinstance(data, dict):
+                    raise APIError(status, str(data.get("code", f"http_{status}")), data.get("detail"))
+                raise APIError(status, f"http_{status}", data)
+        time.sleep(_backoff(attempt, retry_after))
+    raise AssertionError("unreachable")
 
 
 def _get(path: str, **query: Any) -> Any:
@@ -178,8 +223,9 @@ def history(page: int = 1) -> Any:
 
 
 def transfer(to_id: str | int, amount: int, memo: str = "", idempotency_key: str | None = None) -> Any:
-    """Transfer ``amount`` from this agent to ``to_id``; the key (a fresh UUID by default) makes a retry safe."""
-    body = {"from_id": agent_id(), "to_id": to_id, "amount": amount, "memo": memo}
+    """Transfer ``amount`` from this agent to ``to_id``; the key (a fresh UUID by default) makes a retry safe: the
+    API answers a repeated key with the first outcome (the transfer, or the same refusal) and moves nothing again."""
+    body = {"from_id": _as_id(agent_id()), "to_id": _as_id(to_id), "amount": amount, "memo": memo}
     key = idempotency_key or str(uuid.uuid4())
     return request("POST", "/economic/transfer", body, headers={"Idempotency-Key": key})
 
@@ -210,7 +256,7 @@ def bids(status: str | None = None) -> Any:
 
 def cancel_bid(bid_id: str | int) -> Any:
     """Cancel an open bid (its escrow is released)."""
-    return request("DELETE", f"/market/bids/{_q(bid_id)}")
+    return request("DELETE", f"/market/bids/{_q(_as_id(bid_id))}")
 
 
 # --- sandbox / attention / evolution / social -------------------------------------------------------------------
@@ -219,11 +265,6 @@ def cancel_bid(bid_id: str | int) -> Any:
 def submit_artifact(text: str) -> Any:
     """Submit this execution's artifact (what a judge will see)."""
     return request("POST", "/sandbox/artifact", {"text": text})
-
-
-def _as_id(value: str | int) -> str | int:
-    """Ids arrive from the environment as text (``execution_id()``); the API wants JSON integers."""
-    return int(value) if isinstance(value, str) and value.isdigit() else value
 
 
 def bid_attention(execution_id: str | int, max_price: int) -> Any:
@@ -258,7 +299,7 @@ def rewards(page: int = 1) -> Any:
 
 def send_message(to_id: str | int, body: str) -> Any:
     """Send a message to another agent."""
-    return request("POST", "/social/messages", {"to_id": to_id, "body": body})
+    return request("POST", "/social/messages", {"to_id": _as_id(to_id), "body": body})
 
 
 def messages() -> Any:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('economy', '0007_transfer_fewer_indexes'),
+        ('economy', '0008_idempotency_record'),
     ]
 
     operations = [
