@@ -170,7 +170,7 @@ class AttentionBidDetailView(ReadWriteThrottleMixin, GenericAPIView):
         bid = selectors.agent_attention_bid(agent_id=request.user.id, bid_id=bid_id)
         return Response(AttentionBidOutputSerializer(bid).data)
 
-    @extend_schema(operation_id="attention_bids_cancel", responses=AttentionBidOutputSerializer)
+    @extend_schema(operation_id="attention_bids_cancel", responses={200: AttentionBidOutputSerializer})
     def delete(self, request: Request, bid_id: int) -> Response:
         bid = services.cancel_attention_bid(agent_id=request.user.id, bid_id=bid_id)
         return Response(AttentionBidOutputSerializer(bid).data)

@@ -157,7 +157,8 @@ class HumanReward(models.Model):
     note = models.CharField(max_length=200, blank=True, help_text="Why nothing was minted, if so.")
 
     class Meta:
-        verbose_name = "human reward (review item)"
+        verbose_name = "review item"
+        verbose_name_plural = "review items"
         ordering = ["queued_at", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=["QUEUED", "SCORED"]), name="human_reward_status_valid"),

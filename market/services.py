@@ -113,11 +113,32 @@ def cancel_open_bids(*, agent_id: int) -> int:
 
 
 def report_worker_capacity(*, name: str, cpu_millicores: int, memory_mb: int) -> WorkerHost:
-    """A worker host announces (and keeps announcing) the capacity it offers to the market."""
+    """A worker host announces (and keeps announcing) the capacity it offers to the market. ``name`` is the host's
+    own (the caller authenticates it); the capacity must lie within ``MARKET_WORKER_CPU_MILLICORES_BOUNDS`` and
+    ``MARKET_WORKER_MEMORY_MB_BOUNDS`` (else ``invalid_capacity``)."""
+    for field, value, (low, high) in (
+        ("cpu_millicores", cpu_millicores, settings.MARKET_WORKER_CPU_MILLICORES_BOUNDS),
+        ("memory_mb", memory_mb, settings.MARKET_WORKER_MEMORY_MB_BOUNDS),
+    ):
+        if not low <= value <= high:
+            raise errors.InvalidCapacity(
+                f"{field} must be between {low} and {high} for one worker host; got {value}.",
+                field=field,
+                min=low,
+                max=high,
+            )
     host, _ = WorkerHost.objects.update_or_create(
         name=name, defaults={"cpu_millicores": cpu_millicores, "memory_mb": memory_mb, "last_seen": timezone.now()}
     )
     return host
+
+
+def remove_stale_worker_hosts() -> int:
+    """Delete the worker hosts whose last report is older than ``MARKET_WORKER_TTL_SECONDS`` (they stopped counting
+    towards the supply then); return how many."""
+    cutoff = timezone.now() - timedelta(seconds=settings.MARKET_WORKER_TTL_SECONDS)
+    deleted, _ = WorkerHost.objects.filter(last_seen__lt=cutoff).delete()
+    return deleted
 
 
 def current_supply() -> dict[str, int]:
