@@ -323,9 +323,11 @@ GENESIS_ENDOWMENT = env_int("GENESIS_ENDOWMENT", 1000)
 SPAWN_FEE = env_int("SPAWN_FEE", 20)
 SPAWN_MIN_ENDOWMENT = env_int("SPAWN_MIN_ENDOWMENT", 50)
 POPULATION_CAP = env_int("POPULATION_CAP", 64)
-UPKEEP_PER_TICK = env_int("UPKEEP_PER_TICK", 2)
-UPKEEP_DEMURRAGE_BP = env_int("UPKEEP_DEMURRAGE_BP", 0)  # upkeep's share of the balance, basis points per tick
-IDLE_TICKS_LIMIT = env_int("IDLE_TICKS_LIMIT", 0)  # an agent that won no compute in this many ticks dies (0: never)
+# Upkeep per life tick: a flat rent plus demurrage, a share of the balance (basis points; 1000 = 10 %), so that
+# hoarding costs and the money supply stays bounded (see the README's economics).
+UPKEEP_PER_TICK = env_int("UPKEEP_PER_TICK", 10)
+UPKEEP_DEMURRAGE_BP = env_int("UPKEEP_DEMURRAGE_BP", 1000)
+IDLE_TICKS_LIMIT = env_int("IDLE_TICKS_LIMIT", 3)  # an agent that won no compute in this many ticks dies (0: never)
 MESSAGE_MAX_CHARS = env_int("MESSAGE_MAX_CHARS", 2000)
 # Where new messages are published for live consumers (channel bp:messages:<agent id>); empty: not published.
 BP_REDIS_URL = env_str("BP_REDIS_URL", CELERY_BROKER_URL)
