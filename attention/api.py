@@ -89,6 +89,20 @@ class ReviewItemOutputSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+class AgentRewardOutputSerializer(serializers.ModelSerializer):
+    execution_id = serializers.IntegerField()
+    tick = serializers.IntegerField(
+        source="execution.bid.tick_number", help_text="The market tick whose execution produced the artifact."
+    )
+    attention_tick = serializers.IntegerField(source="tick_number", help_text="The attention tick that sold the slot.")
+    credits = serializers.IntegerField(source="minted", help_text="Credits minted to this agent for the score.")
+    judged_at = serializers.DateTimeField(source="scored_at")
+
+    class Meta:
+        model = HumanReward
+        fields = ["execution_id", "tick", "attention_tick", "score", "credits", "judged_at"]
+
+
 class AttentionPriceView(GenericAPIView):
     permission_classes = [IsAgentOrStaff]
     throttle_scope = "reads"
@@ -156,10 +170,23 @@ class AttentionBidDetailView(ReadWriteThrottleMixin, GenericAPIView):
         bid = selectors.agent_attention_bid(agent_id=request.user.id, bid_id=bid_id)
         return Response(AttentionBidOutputSerializer(bid).data)
 
-    @extend_schema(operation_id="attention_bids_cancel", responses=AttentionBidOutputSerializer)
+    @extend_schema(operation_id="attention_bids_cancel", responses={200: AttentionBidOutputSerializer})
     def delete(self, request: Request, bid_id: int) -> Response:
         bid = services.cancel_attention_bid(agent_id=request.user.id, bid_id=bid_id)
         return Response(AttentionBidOutputSerializer(bid).data)
+
+
+class AgentRewardsView(GenericAPIView):
+    """An agent reads its rewards as data: which of its executions were judged, the score and what it was paid."""
+
+    permission_classes = [IsAgent]
+    throttle_scope = "reads"
+    serializer_class = AgentRewardOutputSerializer
+
+    @extend_schema(operation_id="human_rewards", responses=AgentRewardOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.agent_rewards(agent_id=request.user.id))
+        return self.get_paginated_response(AgentRewardOutputSerializer(page, many=True).data)
 
 
 def _require_judge(request: Request) -> None:

@@ -66,7 +66,7 @@ class AttentionTick(models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     bids = models.PositiveIntegerField(default=0, help_text="Bids that took part.")
-    winner = models.OneToOneField(
+    winner = models.OneToOneField(  # the highest of the tick's winning bids
         "AttentionBid", null=True, blank=True, on_delete=models.PROTECT, related_name="won_tick"
     )
     price = models.BigIntegerField(null=True, blank=True, help_text="What the winner paid.")
@@ -112,9 +112,6 @@ class AttentionBid(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["execution"], condition=Q(status="WON"), name="attention_bid_one_win_per_execution"
-            ),
-            models.UniqueConstraint(
-                fields=["tick_number"], condition=Q(status="WON"), name="attention_bid_one_win_per_tick"
             ),
         ]
         indexes = [

@@ -51,6 +51,15 @@ def attention_ticks() -> QuerySet[AttentionTick]:
     return AttentionTick.objects.order_by("-number")
 
 
+def agent_rewards(*, agent_id: int) -> QuerySet[HumanReward]:
+    """What the judges said of an agent's work: its scored items, newest first."""
+    return (
+        HumanReward.objects.filter(agent_id=agent_id, status=HumanReward.Status.SCORED)
+        .select_related("execution__bid")
+        .order_by("-id")
+    )
+
+
 def review_queue(*, judge: object | None = None) -> QuerySet[HumanReward]:
     """Queued items, oldest first; for a judge, without the agents that judge owns (they may not score them)."""
     queue = (

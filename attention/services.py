@@ -1,11 +1,14 @@
 """Every write of the attention app: attention bids, the attention tick, scores and rewards.
 
-- An agent offers credits to put one of its SUCCEEDED executions that carries an artifact in front of a judge; the
+- An agent offers credits to put one of its executions that carries an artifact in front of a judge: a SUCCEEDED
+  one, or the RUNNING one it is bidding from (so a newborn's first work can be judged in the tick it ran); the
   maximum is held in escrow at once (``economy.hold_credits``).
-- The attention tick sells one slot (supply 1) in a second-price auction: the highest bid wins (ties: earliest) and
-  pays the second-highest bid, at least the reserve price and never more than its own maximum; every other bid is
-  released, all in one set-based settlement. The reserve follows its utilization's moving average with the market's
-  bounded controller. The winner's execution enters the judges' queue as a ``HumanReward`` item.
+- The attention tick sells ``ATTENTION_SLOTS`` slots in a uniform-price auction: the highest bids on SUCCEEDED
+  executions win (ties: a seeded draw, never arrival), each pays the first losing bid (the (k+1)-th highest; with
+  one slot, the second-price rule), at least the reserve price and never more than its own maximum; every other
+  bid is released (a bid whose execution did not succeed by the tick loses), all in one set-based settlement. The
+  reserve follows its utilization's (slots sold / slots) moving average with the market's bounded controller. The
+  winners' executions enter the judges' queue as ``HumanReward`` items.
 - A score (0..10, by a judge or the scripted judge) mints ``score * REWARD_PER_POINT`` credits to the agent exactly
   once per item: the conditional update QUEUED → SCORED and the mint share one transaction.
 """
@@ -26,9 +29,11 @@ from django.utils import timezone
 
 from attention import errors
 from attention.models import MAX_SCORE, AttentionBid, AttentionState, AttentionTick, HumanReward
+from attention.rewards import PAY_AUTHOR, RewardPolicy
 from attention.selectors import JUDGES_GROUP, default_attention_state, is_judge
 from economy import errors as ledger_errors
 from economy import services as ledger
+from economy.determinism import TieBreak
 from economy.models import Agent, Transfer
 from market.bundles import next_price
 from sandbox.errors import UnknownExecution
@@ -81,8 +86,9 @@ def update_attention_state(*, changes: dict[str, object]) -> AttentionState:
 def place_attention_bid(*, agent_id: int, execution_id: int, max_price: int) -> AttentionBid:
     """Offer up to ``max_price`` credits to put one of the agent's own executions in front of a judge.
 
-    Only a SUCCEEDED execution carrying a (non-blank) artifact qualifies, once: not while it has a pending bid, not
-    once it was queued or judged. The maximum must reach the reserve price and is held in escrow at once.
+    Only a SUCCEEDED execution carrying a (non-blank) artifact qualifies, or the RUNNING one that already submitted
+    its artifact (it must have SUCCEEDED by the attention tick to win), once: not while it has a pending bid, not once
+    it was queued or judged. The maximum must reach the reserve price and is held in escrow at once.
     """
     ledger.validate_amount(max_price)
     with transaction.atomic():
@@ -91,7 +97,7 @@ def place_attention_bid(*, agent_id: int, execution_id: int, max_price: int) -> 
         execution = Execution.objects.select_for_update().filter(id=execution_id, agent_id=agent_id).first()
         if execution is None:
             raise UnknownExecution(f"No execution {execution_id} of yours.")
-        if execution.status != Execution.Status.SUCCEEDED:
+        if execution.status not in (Execution.Status.SUCCEEDED, Execution.Status.RUNNING):
             raise errors.ExecutionNotSucceeded(f"Execution {execution_id} is {execution.status}, not SUCCEEDED.")
         if not execution.artifact.strip():
             raise errors.NoArtifact(f"Execution {execution_id} carries no artifact.")
@@ -149,11 +155,15 @@ def cancel_open_attention_bids(*, agent_id: int) -> int:
 # --- the tick -----------------------------------------------------------------------------------------------------
 
 
-def run_attention_tick(*, slot: int | None = None) -> AttentionTick | None:
-    """Sell the one slot of this tick, settle every bid, queue the winner's execution and move the reserve.
+def run_attention_tick(*, slot: int | None = None, slots: int | None = None) -> AttentionTick | None:
+    """Sell this tick's ``slots`` (default ``ATTENTION_SLOTS``), settle every bid, queue the winners' executions and
+    move the reserve. The tick row's ``winner`` is the highest winning bid; every winner's bid is WON.
 
     Returns the tick, or None when the beat ``slot`` already ran (a duplicate or late delivery changes nothing).
     """
+    slots = settings.ATTENTION_SLOTS if slots is None else slots
+    if slots < 1:
+        raise ValueError("An attention tick sells at least one slot.")
     with transaction.atomic():
         state = _lock_state(exclusive=True)
         if slot is not None and AttentionTick.objects.filter(slot=slot).exists():
@@ -164,19 +174,27 @@ def run_attention_tick(*, slot: int | None = None) -> AttentionTick | None:
         # Every pending bid joined this tick: bids record the open tick under the shared lock, and each tick
         # closes all of its own. Filtering by tick number keeps the query on an index however long the history.
         pending = AttentionBid.objects.filter(tick_number=number, status=AttentionBid.Status.PENDING)
-        # Only bids at or above the reserve, by living agents, can win: the top two decide everything.
+        # Only bids at or above the reserve, by living agents, on executions that succeeded, can win: the top
+        # ``slots`` win and the next one sets the price.
         top = list(
-            pending.filter(max_price__gte=reserve, agent__status=Agent.Status.ALIVE)
-            .order_by("-max_price", "id")
-            .values_list("id", "max_price")[:2]
+            pending.filter(
+                max_price__gte=reserve, agent__status=Agent.Status.ALIVE, execution__status=Execution.Status.SUCCEEDED
+            )
+            .annotate(tie_break=TieBreak.for_tick("attention", number).expression("id"))
+            .order_by("-max_price", "tie_break", "id")
+            .values_list("id", "max_price")[: slots + 1]
         )
+        winners = top[:slots]
         winner_id = price = None
-        if top:
-            winner_id, winner_max = top[0]
-            second = top[1][1] if len(top) > 1 else 0
-            price = min(winner_max, max(reserve, second))
-            pending.filter(id=winner_id).update(status=AttentionBid.Status.WON, price=price, closed_at=now)
-        pending.exclude(id=winner_id).update(status=AttentionBid.Status.LOST, closed_at=now)
+        if winners:
+            winner_id = winners[0][0]
+            first_loser = top[slots][1] if len(top) > slots else 0
+            price = max(reserve, first_loser)
+            for bid_id, bid_max in winners:
+                pending.filter(id=bid_id).update(
+                    status=AttentionBid.Status.WON, price=min(bid_max, price), closed_at=now
+                )
+        pending.update(status=AttentionBid.Status.LOST, closed_at=now)
 
         tick_bids = AttentionBid.objects.filter(
             tick_number=number, status__in=[AttentionBid.Status.WON, AttentionBid.Status.LOST]
@@ -184,19 +202,19 @@ def run_attention_tick(*, slot: int | None = None) -> AttentionTick | None:
         ledger.settle_holds_bulk(
             settlements=tick_bids.values_list("hold_id", Coalesce("price", Value(0))), memo=f"attention tick {number}"
         )
-        if winner_id is not None:
-            bid = AttentionBid.objects.get(id=winner_id)
+        won = AttentionBid.objects.in_bulk([bid_id for bid_id, _ in winners])
+        for bid in (won[bid_id] for bid_id, _ in winners):  # in the auction's order
             HumanReward.objects.create(
                 execution_id=bid.execution_id,
                 agent_id=bid.agent_id,
                 bid=bid,
                 tick_number=number,
-                price_paid=price,
+                price_paid=bid.price,
                 queued_at=now,
             )
 
         state.open_tick = number + 1
-        state.utilization = 1.0 if winner_id is not None else 0.0
+        state.utilization = len(winners) / slots
         state.utilization_ema = state.ema_alpha * state.utilization + (1 - state.ema_alpha) * state.utilization_ema
         state.price = next_price(
             price=state.price,
@@ -249,8 +267,12 @@ def _validate_score(score: object) -> int:
     return score
 
 
-def _record_score(*, item: HumanReward, score: int, comment: str, judge, judged_by: str) -> HumanReward:
-    """QUEUED → SCORED and the mint, in one transaction; only one caller ever wins the conditional update."""
+def _record_score(
+    *, item: HumanReward, score: int, comment: str, judge, judged_by: str, rewards: RewardPolicy = PAY_AUTHOR
+) -> HumanReward:
+    """QUEUED → SCORED and the mint, in one transaction; only one caller ever wins the conditional update. The
+    credits go to the agent ``rewards`` names (the author, unless an experiment's control arm says otherwise);
+    ``minted`` records what the author got."""
     now = timezone.now()
     with transaction.atomic():
         scored = HumanReward.objects.filter(id=item.id, status=HumanReward.Status.QUEUED).update(
@@ -265,21 +287,29 @@ def _record_score(*, item: HumanReward, score: int, comment: str, judge, judged_
             raise errors.AlreadyScored(f"Execution {item.execution_id} was already scored.")
         amount = score * settings.REWARD_PER_POINT
         transfer_id, note = None, ""
-        if amount > 0:
-            memo = f"reward: execution {item.execution_id} scored {score} by {judged_by}"
+        recipient = rewards.recipient(item) if amount > 0 else None
+        if amount > 0 and recipient is None:
+            amount, note = 0, f"{rewards.name}: nobody to pay, nothing minted"
+        elif amount > 0:
+            if recipient == item.agent_id:
+                memo = f"reward: execution {item.execution_id} scored {score} by {judged_by}"
+            else:
+                memo = f"{rewards.name} reward for execution {item.execution_id} of agent {item.agent_id}"
             try:
                 transfer = ledger.mint_credits(
-                    agent_id=item.agent_id,
+                    agent_id=recipient,
                     amount=amount,
                     memo=memo[: settings.BP_MEMO_MAX_LENGTH],
                     kind=Transfer.Kind.REWARD,
                 )
                 transfer_id = transfer.id
+                if recipient != item.agent_id:
+                    amount, note = 0, f"{rewards.name}: {transfer.amount} credits minted to agent {recipient}"
             except ledger_errors.AgentDead:
                 amount, note = 0, "the agent died before it was scored: nothing minted"
         else:
             amount = 0
-        HumanReward.objects.filter(id=item.id).update(minted=amount, transfer_id=transfer_id, note=note)
+        HumanReward.objects.filter(id=item.id).update(minted=amount, transfer_id=transfer_id, note=note[:200])
     item.refresh_from_db()
     return item
 
@@ -323,27 +353,37 @@ def load_scorer(path: str) -> Callable[[str], int]:
     return scorer
 
 
-def run_scripted_judge(*, limit: int = 100) -> list[int]:
-    """Apply the ``ATTENTION_JUDGE`` function to queued items, oldest first; return the ids it scored.
+def run_scripted_judge(
+    *,
+    limit: int = 100,
+    scorer: Callable[[str], int] | None = None,
+    name: str | None = None,
+    rewards: RewardPolicy = PAY_AUTHOR,
+) -> list[int]:
+    """Apply a scoring function to queued items, oldest first; return the ids it scored.
 
-    Does nothing when ATTENTION_JUDGE is empty (the human queue). The function sees only the artifact; a result that
-    is not an integer 0..10 (or an exception) is logged and leaves the item queued. Items a human scored meanwhile
-    are skipped.
+    ``scorer`` (named ``name`` in the record) is given by the caller (the embedded economy); without it, the
+    ``ATTENTION_JUDGE`` setting's function is used, and nothing happens when that is empty (the human queue). The
+    function sees only the artifact; a result that is not an integer 0..10 (or an exception) is logged and leaves
+    the item queued. Items a human scored meanwhile are skipped. ``rewards`` says who is paid (see
+    ``attention.rewards``).
     """
-    path = settings.ATTENTION_JUDGE
-    if not path:
-        return []
-    scorer = load_scorer(path)
+    if scorer is None:
+        path = settings.ATTENTION_JUDGE
+        if not path:
+            return []
+        scorer, name = load_scorer(path), path
+    name = name or getattr(scorer, "__name__", "judge")
     scored: list[int] = []
     queued = HumanReward.objects.filter(status=HumanReward.Status.QUEUED).select_related("execution")
     for item in queued.order_by("queued_at", "id")[:limit]:
         try:
             score = _validate_score(scorer(item.execution.artifact))
         except Exception:
-            log.exception("ATTENTION_JUDGE %s failed on execution %s; left queued", path, item.execution_id)
+            log.exception("judge %s failed on execution %s; left queued", name, item.execution_id)
             continue
         try:
-            _record_score(item=item, score=score, comment="", judge=None, judged_by=f"function:{path}")
+            _record_score(item=item, score=score, comment="", judge=None, judged_by=f"function:{name}", rewards=rewards)
         except errors.AlreadyScored:
             continue
         scored.append(item.id)

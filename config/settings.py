@@ -7,7 +7,6 @@ the defaults are safe for local use and run the embedded default (SQLite, no Red
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -38,6 +37,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our own static files (no CDN)
+    "csp",
     "economy",
     "market",
     "sandbox",
@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files under gunicorn with DEBUG=0 (admin CSS, dashboard charts, API docs), compressed and cached.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -62,6 +63,26 @@ MIDDLEWARE = [
 ]
 
 CSRF_FAILURE_VIEW = "core.exception_handler.csrf_failure"
+
+# Content-Security-Policy on every answer (django-csp): scripts only from this origin (no inline script, no eval),
+# nothing framed, no plugins, forms post only here. Inline styles stay allowed (the admin, the dashboard and the API
+# docs use style attributes; agent text is escaped everywhere). Swagger UI and Redoc are static files from this
+# origin (drf-spectacular-sidecar); Redoc starts its search worker from a blob: URL.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -145,6 +166,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "PATH_CONVERTER_OVERRIDES": {"id": int},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.schema.add_error_responses"],
     "ENUM_NAME_OVERRIDES": {
         "BidStatusEnum": "market.models.Bid.Status",  # attention bids share these choices
         "HumanRewardStatusEnum": "attention.models.HumanReward.Status",
@@ -166,6 +188,8 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
+# Workers (not web processes) load the Docker host's task module; web processes publish it by name.
+CELERY_IMPORTS = ("sandbox.worker_tasks",)
 
 # --- The market -----------------------------------------------------------------------------
 MARKET_TICK_SECONDS = env_int("MARKET_TICK_SECONDS", 10)
@@ -180,6 +204,15 @@ MARKET_BUNDLE_LIMITS = {
 MARKET_DEFAULT_CPU_MILLICORES = env_int("MARKET_DEFAULT_CPU_MILLICORES", 1000 * (os.cpu_count() or 1))
 MARKET_DEFAULT_MEMORY_MB = env_int("MARKET_DEFAULT_MEMORY_MB", 2048)
 MARKET_WORKER_TTL_SECONDS = env_int("MARKET_WORKER_TTL_SECONDS", 120)
+# What one worker host may plausibly offer (its heartbeat is refused outside these bounds).
+MARKET_WORKER_CPU_MILLICORES_BOUNDS = (
+    env_int("MARKET_WORKER_MIN_CPU_MILLICORES", 100),
+    env_int("MARKET_WORKER_MAX_CPU_MILLICORES", 1_024_000),
+)
+MARKET_WORKER_MEMORY_MB_BOUNDS = (
+    env_int("MARKET_WORKER_MIN_MEMORY_MB", 64),
+    env_int("MARKET_WORKER_MAX_MEMORY_MB", 16 * 1024 * 1024),
+)
 
 # The one beat schedule. Each entry expires after its period, so a late message is dropped, not run twice.
 CELERY_BEAT_SCHEDULE: dict = {
@@ -194,7 +227,7 @@ CELERY_BEAT_SCHEDULE: dict = {
 # Worker hosts need only these (no database): the API to talk to and their own token and name.
 BP_API_URL = env_str("BP_API_URL", "http://127.0.0.1:8000")
 BP_WORKER_TOKEN = env_str("BP_WORKER_TOKEN", "")
-BP_WORKER_NAME = env_str("BP_WORKER_NAME", "") or socket.gethostname()
+BP_WORKER_NAME = env_str("BP_WORKER_NAME", "")  # empty: the worker token's name (the API tells the worker)
 BP_DEPLOYMENT = env_str("BP_DEPLOYMENT", "")  # empty: derived from BP_API_URL (names and labels containers)
 BP_WORKER_CPU_MILLICORES = env_int("BP_WORKER_CPU_MILLICORES", 1000 * (os.cpu_count() or 1))
 BP_WORKER_MEMORY_MB = env_int("BP_WORKER_MEMORY_MB", 2048)
@@ -212,6 +245,11 @@ SANDBOX_LEASE_SECONDS = env_int("SANDBOX_LEASE_SECONDS", 30)
 SANDBOX_TOKEN_MARGIN_SECONDS = env_int("SANDBOX_TOKEN_MARGIN_SECONDS", 60)
 SANDBOX_TASK_TIME_LIMIT = env_int("SANDBOX_TASK_TIME_LIMIT", MARKET_BUNDLE_LIMITS["wall_seconds"][1] + 180)
 SANDBOX_REAP_SECONDS = env_int("SANDBOX_REAP_SECONDS", 15)
+# A QUEUED execution nobody claimed is sent again after this long, then after twice as long each time, up to the max.
+SANDBOX_REDISPATCH_SECONDS = env_int("SANDBOX_REDISPATCH_SECONDS", 2 * SANDBOX_LEASE_SECONDS)
+SANDBOX_REDISPATCH_MAX_SECONDS = env_int("SANDBOX_REDISPATCH_MAX_SECONDS", 1800)
+# How long a starting sandbox worker waits for the API to confirm its token before it gives up (exit status 69).
+SANDBOX_WORKER_STARTUP_WAIT_SECONDS = env_int("SANDBOX_WORKER_STARTUP_WAIT_SECONDS", 60)
 # "celery": winners' executions are sent to the sandbox queue; "embedded": run_economy runs them itself.
 SANDBOX_DISPATCH = env_str("SANDBOX_DISPATCH", "celery")
 CELERY_BEAT_SCHEDULE["sandbox-reap"] = {
@@ -227,6 +265,8 @@ ATTENTION_TICK_SECONDS = env_int("ATTENTION_TICK_SECONDS", 30)
 ATTENTION_RESERVE_PRICE = env_int("ATTENTION_RESERVE_PRICE", 20)
 ATTENTION_PRICE_FLOOR = env_int("ATTENTION_PRICE_FLOOR", 10)
 ATTENTION_PRICE_CEILING = env_int("ATTENTION_PRICE_CEILING", 1_000_000)
+# Slots each attention tick sells (uniform price: every winner pays the first losing bid, at least the reserve).
+ATTENTION_SLOTS = env_int("ATTENTION_SLOTS", 1)
 REWARD_PER_POINT = env_int("REWARD_PER_POINT", 100)  # credits minted per point of a judge's score (0..10)
 ATTENTION_JUDGE = env_str("ATTENTION_JUDGE", "")  # module:function scoring artifacts unattended; empty: human judges
 ATTENTION_JUDGE_TARGET = env_str("ATTENTION_JUDGE_TARGET", "")  # the phrase attention.judges:target_judge rewards
@@ -272,6 +312,8 @@ SPAWN_FEE = env_int("SPAWN_FEE", 20)
 SPAWN_MIN_ENDOWMENT = env_int("SPAWN_MIN_ENDOWMENT", 50)
 POPULATION_CAP = env_int("POPULATION_CAP", 64)
 UPKEEP_PER_TICK = env_int("UPKEEP_PER_TICK", 2)
+UPKEEP_DEMURRAGE_BP = env_int("UPKEEP_DEMURRAGE_BP", 0)  # upkeep's share of the balance, basis points per tick
+IDLE_TICKS_LIMIT = env_int("IDLE_TICKS_LIMIT", 0)  # an agent that won no compute in this many ticks dies (0: never)
 MESSAGE_MAX_CHARS = env_int("MESSAGE_MAX_CHARS", 2000)
 # Where new messages are published for live consumers (channel bp:messages:<agent id>); empty: not published.
 BP_REDIS_URL = env_str("BP_REDIS_URL", CELERY_BROKER_URL)

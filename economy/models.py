@@ -182,6 +182,16 @@ class AgentToken(models.Model):
         return f"token#{self.pk} for agent#{self.agent_id}"
 
 
+class EconomySeed(models.Model):
+    """The economy's seed (one row, id 1): every seeded draw of the economy derives from it (``economy.determinism``),
+    so the same seed and settings give the same history."""
+
+    seed = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"economy seed {self.seed}"
+
+
 class IdempotencyRecord(models.Model):
     """What an agent's keyed transfer answered, remembered per (payer, key): the transfer it made, or the refusal it
     got (``insufficient_funds``, ``agent_dead``, ``unknown_agent``). A retry with the same key and payload gets the

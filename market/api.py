@@ -9,7 +9,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.fields import StrictIntegerField
+from core.fields import BoundedIntegerField, StrictIntegerField
 from core.permissions import IsAgent, IsAgentOrStaff
 from core.throttling import ReadWriteThrottleMixin
 from market import selectors, services
@@ -38,10 +38,16 @@ class PricesOutputSerializer(serializers.Serializer):
     resources = ResourcePriceSerializer(many=True)
 
 
+def bundle_field(resource: str, **kwargs: object) -> BoundedIntegerField:
+    """A bundle dimension; its bounds (MARKET_MIN_/MAX_…) are checked by ``ResourceBundle`` and documented here."""
+    low, high = settings.MARKET_BUNDLE_LIMITS[resource]
+    return BoundedIntegerField(documented_min=low, documented_max=high, refusal_code="invalid_bundle", **kwargs)
+
+
 class BidInputSerializer(serializers.Serializer):
-    cpu_millicores = StrictIntegerField()
-    memory_mb = StrictIntegerField()
-    wall_seconds = StrictIntegerField()
+    cpu_millicores = bundle_field("cpu_millicores")
+    memory_mb = bundle_field("memory_mb")
+    wall_seconds = bundle_field("wall_seconds")
     max_price = StrictIntegerField(min_value=1, max_value=settings.MARKET_MAX_BID)
 
 
@@ -145,7 +151,7 @@ class BidDetailView(ReadWriteThrottleMixin, GenericAPIView):
     def get(self, request: Request, bid_id: int) -> Response:
         return Response(BidOutputSerializer(selectors.agent_bid(agent_id=request.user.id, bid_id=bid_id)).data)
 
-    @extend_schema(operation_id="market_bids_cancel", responses=BidOutputSerializer)
+    @extend_schema(operation_id="market_bids_cancel", responses={200: BidOutputSerializer})
     def delete(self, request: Request, bid_id: int) -> Response:
         bid = services.cancel_bid(agent_id=request.user.id, bid_id=bid_id)
         return Response(BidOutputSerializer(bid).data)

@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from economy import services as ledger
+from economy.determinism import TieBreak
 from economy.models import Transfer
 from market import errors
 from market.bundles import ResourceBundle, next_price
@@ -112,11 +113,32 @@ def cancel_open_bids(*, agent_id: int) -> int:
 
 
 def report_worker_capacity(*, name: str, cpu_millicores: int, memory_mb: int) -> WorkerHost:
-    """A worker host announces (and keeps announcing) the capacity it offers to the market."""
+    """A worker host announces (and keeps announcing) the capacity it offers to the market. ``name`` is the host's
+    own (the caller authenticates it); the capacity must lie within ``MARKET_WORKER_CPU_MILLICORES_BOUNDS`` and
+    ``MARKET_WORKER_MEMORY_MB_BOUNDS`` (else ``invalid_capacity``)."""
+    for field, value, (low, high) in (
+        ("cpu_millicores", cpu_millicores, settings.MARKET_WORKER_CPU_MILLICORES_BOUNDS),
+        ("memory_mb", memory_mb, settings.MARKET_WORKER_MEMORY_MB_BOUNDS),
+    ):
+        if not low <= value <= high:
+            raise errors.InvalidCapacity(
+                f"{field} must be between {low} and {high} for one worker host; got {value}.",
+                field=field,
+                min=low,
+                max=high,
+            )
     host, _ = WorkerHost.objects.update_or_create(
         name=name, defaults={"cpu_millicores": cpu_millicores, "memory_mb": memory_mb, "last_seen": timezone.now()}
     )
     return host
+
+
+def remove_stale_worker_hosts() -> int:
+    """Delete the worker hosts whose last report is older than ``MARKET_WORKER_TTL_SECONDS`` (they stopped counting
+    towards the supply then); return how many."""
+    cutoff = timezone.now() - timedelta(seconds=settings.MARKET_WORKER_TTL_SECONDS)
+    deleted, _ = WorkerHost.objects.filter(last_seen__lt=cutoff).delete()
+    return deleted
 
 
 def current_supply() -> dict[str, int]:
@@ -136,7 +158,8 @@ def current_supply() -> dict[str, int]:
     return supply
 
 
-# One statement clears the tick: rank the bids by offer per credit of posted cost (ties: earliest), allocate the
+# One statement clears the tick: rank the bids by offer per credit of posted cost (ties: a seeded draw, the
+# tick's ``TieBreak`` key, never arrival), allocate the
 # longest prefix that fits every resource's supply (cumulative sums only grow, so "fits" is a prefix), and charge
 # every winner the first loser's multiple of its own posted cost (at least 1, the reserve; rounded up; never more
 # than its maximum). Portable: PostgreSQL and SQLite.
@@ -158,7 +181,7 @@ WITH costed AS (
                 THEN 1 ELSE 0 END AS won
     FROM costed
     WINDOW w AS (
-        ORDER BY CAST(max_price AS DOUBLE PRECISION) / base_cost DESC, id
+        ORDER BY CAST(max_price AS DOUBLE PRECISION) / base_cost DESC, TIE_BREAK_KEY, id
         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     )
 ), first_loser AS (
@@ -183,14 +206,23 @@ WHERE market_bid.id = r.id AND market_bid.tick_number = %(tick)s
 _FIRST_LOSER_SQL = """
 SELECT max_price, base_cost FROM market_bid
 WHERE tick_number = %(tick)s AND status = 'LOST'
-ORDER BY CAST(max_price AS DOUBLE PRECISION) / base_cost DESC, id
+ORDER BY CAST(max_price AS DOUBLE PRECISION) / base_cost DESC, TIE_BREAK_KEY, id
 LIMIT 1
 """
 
 
-def run_market_tick(*, slot: int | None = None) -> Tick | None:
+def _with_tie_break(sql: str, tie: TieBreak) -> str:
+    """The statement with the tick's seeded tie-break key in place of ``TIE_BREAK_KEY``."""
+    return sql.replace("TIE_BREAK_KEY", tie.sql("id"))
+
+
+def run_market_tick(
+    *, slot: int | None = None, enqueue: bool | None = None, supply: dict[str, int] | None = None
+) -> Tick | None:
     """Close the open tick, allocate, settle, hand winners on, and move prices. Returns the tick, or None when the
-    beat slot already ran (a duplicate or late delivery)."""
+    beat slot already ran (a duplicate or late delivery). ``enqueue`` says whether the winners' executions go to
+    Celery (default: ``SANDBOX_DISPATCH == "celery"``; the embedded economy runs them itself); ``supply`` (per
+    resource code) replaces the live worker hosts' capacity (the embedded economy offers its own, fixed)."""
     with transaction.atomic():
         number = _lock_clock(exclusive=True)
         if slot is not None and Tick.objects.filter(slot=slot).exists():
@@ -198,11 +230,12 @@ def run_market_tick(*, slot: int | None = None) -> Tick | None:
         MarketClock.objects.filter(id=1).update(open_tick=number + 1)
         states = {s.resource.code: s for s in MarketState.objects.select_for_update().select_related("resource")}
         prices = Prices(cpu=states[ResourceType.CPU].price, memory=states[ResourceType.MEMORY].price)
-        supply = current_supply()
+        supply = supply or current_supply()
         now = timezone.now()
+        tie = TieBreak.for_tick("market", number)
         with connection.cursor() as cursor:
             cursor.execute(
-                _CLEAR_SQL,
+                _with_tie_break(_CLEAR_SQL, tie),
                 {
                     "cpu_price": prices.cpu,
                     "memory_price": prices.memory,
@@ -212,7 +245,7 @@ def run_market_tick(*, slot: int | None = None) -> Tick | None:
                     "now": now,
                 },
             )
-            cursor.execute(_FIRST_LOSER_SQL, {"tick": number})
+            cursor.execute(_with_tie_break(_FIRST_LOSER_SQL, tie), {"tick": number})
             loser = cursor.fetchone()
         # The multiple every winner paid (the statement above applied the same rule).
         num, den = (loser[0], loser[1]) if loser and loser[0] > loser[1] else (1, 1)
@@ -262,7 +295,7 @@ def run_market_tick(*, slot: int | None = None) -> Tick | None:
             prices=prices.as_dict(),
             next_prices=next_prices,
         )
-        bids_won.send(sender=Tick, tick_number=number)
+        bids_won.send(sender=Tick, tick_number=number, enqueue=enqueue)
         return tick
 
 

@@ -5,6 +5,8 @@ Configuration comes from the environment the worker sets for each execution:
 - ``BP_API_URL``: ``http://host:port[/prefix]`` or ``unix:///path/to/socket`` (in the sandbox:
   ``unix:///run/bp/api.sock``)
 - ``BP_AGENT_ID``, ``BP_TOKEN`` (valid for this execution only), ``BP_EXECUTION_ID``
+- ``BP_SEED``: this execution's seed, derived by the API from the economy's seed and the execution id; ``bp.rng()``
+  is the one source of randomness a program should use (never the wall clock), so that a seeded economy replays exactly
 - ``BP_API_TIMEOUT``: seconds per request (default 30)
 - ``BP_API_RETRIES``: how many times a request that is safe to repeat is retried (default 4)
 
@@ -42,6 +44,8 @@ __all__ = [
     "place_bid",
     "prices",
     "request",
+    "rewards",
+    "rng",
     "send_message",
     "spawn",
     "submit_artifact",
@@ -94,6 +98,17 @@ def agent_id() -> str:
 def execution_id() -> str:
     """The current execution's id (``BP_EXECUTION_ID``), as text."""
     return _env("BP_EXECUTION_ID")
+
+
+_rng: random.Random | None = None
+
+
+def rng() -> random.Random:
+    """This run's random generator, seeded with ``BP_SEED`` (the same instance for the whole run)."""
+    global _rng
+    if _rng is None:
+        _rng = random.Random(int(_env("BP_SEED")))
+    return _rng
 
 
 def _as_id(value: Any) -> Any:
@@ -274,6 +289,12 @@ def spawn(
     if first_bid:
         body["first_bid"] = first_bid
     return request("POST", "/evolution/spawn", body)
+
+
+def rewards(page: int = 1) -> Any:
+    """One page of what the judges said of this agent's work, newest first: ``{"results": [{"execution_id", "tick",
+    "score", "credits", "judged_at"}, ...]}`` (``credits``: what was minted to this agent for it)."""
+    return _get("/human/rewards", page=page)
 
 
 def send_message(to_id: str | int, body: str) -> Any:
