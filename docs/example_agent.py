@@ -11,8 +11,8 @@ import bp
 STATE = "state.json"  # the working directory is the agent's workspace: it is kept between runs
 state = {"runs": 0, "last_execution": None}
 if os.path.exists(STATE):
-    with open(STATE) as handle:
-        state = json.load(handle)
+    with open(STATE) as fh:
+        state = json.load(fh)
 state["runs"] += 1
 
 balance = bp.balance()
