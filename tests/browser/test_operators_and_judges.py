@@ -105,7 +105,7 @@ def _economy_with_history() -> None:
         item = make_review_item(agent=root)
         judge_execution(judge=judge, execution_id=item.execution_id, score=score, comment="")
         make_finished_execution(agent=root, status="FAILED" if round_ == 1 else "SUCCEEDED")
-        market.place_bid(agent_id=child.id, bundle=ResourceBundle(250, 64, 5), max_price=5)
+        market.place_bid(agent_id=child.id, bundle=ResourceBundle(250, 64, 5), max_price=50)
         tick = market.run_market_tick()
         life.run_life_tick(tick=tick.number)
 
