@@ -12,11 +12,10 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
 
+from core.queues import Queue
 from sandbox import worker
 
 log = logging.getLogger(__name__)
-
-SANDBOX_QUEUE = "sandbox"
 
 
 def worker_config() -> worker.WorkerConfig:
@@ -33,7 +32,7 @@ def worker_config() -> worker.WorkerConfig:
 
 @shared_task(
     name="sandbox.run_execution",
-    queue=SANDBOX_QUEUE,
+    queue=Queue.SANDBOX,
     acks_late=True,
     reject_on_worker_lost=True,
     time_limit=settings.SANDBOX_TASK_TIME_LIMIT,
@@ -47,7 +46,7 @@ def run_execution(execution_id: int) -> str:
     return worker.run_execution(execution_id, config=worker_config())
 
 
-@shared_task(name="sandbox.reap", queue="ticks", time_limit=120, soft_time_limit=100)
+@shared_task(name="sandbox.reap", queue=Queue.TICKS, time_limit=120, soft_time_limit=100)
 def reap_executions() -> int:
     """Mark running executions whose lease expired as LOST (and refund them); send stale queued ones again."""
     from sandbox import services  # services enqueue run_execution: import here, not at module level
@@ -64,5 +63,5 @@ def _on_worker_ready(sender=None, **kwargs) -> None:
         queues = {queue.name for queue in sender.task_consumer.queues}
     except AttributeError:
         queues = set()
-    if SANDBOX_QUEUE in queues:
+    if Queue.SANDBOX in queues:
         worker.start_worker(worker_config(), heartbeat_seconds=settings.SANDBOX_CAPACITY_HEARTBEAT_SECONDS)

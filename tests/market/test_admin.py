@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import User
 
 from market import services
 from market.bundles import ResourceBundle
@@ -11,12 +10,6 @@ from market.models import Bid, MarketState
 from tests.factories import make_agent
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client(client):
-    client.force_login(User.objects.create_user("op", password="pw-long-enough", is_staff=True, is_superuser=True))
-    return client
 
 
 def test_staff_edit_targets_floors_and_supply_but_not_the_price(staff_client):
@@ -42,3 +35,39 @@ def test_bids_and_ticks_are_read_only(staff_client):
     assert Bid.objects.get(id=bid.id).max_price == 20
     assert staff_client.get("/admin/market/tick/").status_code == 200
     assert staff_client.get("/admin/market/tick/add/").status_code == 403
+
+
+def test_a_floor_above_the_current_price_is_refused_on_the_form_not_a_server_error(staff_client):
+    """Issue 9, finding 9: the price is not a form field, so the form's own constraint check skipped it and the save
+    hit the database CHECK (a 500)."""
+    state = MarketState.objects.get(resource__code="cpu")
+    form = {"floor": state.price + 1, "ceiling": 50_000, "target_utilization": 0.5, "ema_alpha": 0.3}
+    response = staff_client.post(f"/admin/market/marketstate/{state.id}/change/", form)
+    assert response.status_code == 200  # the form again, with the error
+    assert "Please correct the error below." in response.content.decode()
+    state.refresh_from_db()
+    assert state.floor == 8
+
+
+def test_a_tick_committing_while_staff_save_the_form_is_not_lost(staff_client, monkeypatch):
+    """Issue 9, finding 9: the admin saved the whole row it had read, so the price and utilization a tick wrote in
+    between were overwritten with the old values."""
+    from market.admin import MarketStateAdmin
+
+    state = MarketState.objects.get(resource__code="cpu")
+    original_get_object = MarketStateAdmin.get_object
+
+    def get_object_then_a_tick_commits(self, request, object_id, from_field=None):
+        obj = original_get_object(self, request, object_id, from_field)
+        if request.method == "POST":
+            services.run_market_tick()  # moves the price and the utilization of every resource
+        return obj
+
+    monkeypatch.setattr(MarketStateAdmin, "get_object", get_object_then_a_tick_commits)
+    form = {"floor": 5, "ceiling": 50_000, "target_utilization": 0.5, "ema_alpha": 0.3}
+    response = staff_client.post(f"/admin/market/marketstate/{state.id}/change/", form)
+    assert response.status_code == 302, response.content[:2000]
+    after_tick = {"price": 96, "utilization_ema": pytest.approx(0.35)}  # no bids: utilization 0, the price steps down
+    state.refresh_from_db()
+    assert {"price": state.price, "utilization_ema": state.utilization_ema} == after_tick
+    assert (state.floor, state.ceiling) == (5, 50_000)
