@@ -104,7 +104,12 @@ class HumanRewardAdmin(ReadOnlyAdmin):
         item = selectors.next_review_item(judge=request.user)
         if item is not None:
             return redirect("admin:attention_humanreward_review_item", item_id=item.pk)
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Review queue"}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Review queue",
+            "scored_today": selectors.scored_today(judge=request.user),
+        }
         return TemplateResponse(request, "admin/attention/review_empty.html", context)
 
     def review_item_view(self, request: HttpRequest, item_id: int) -> HttpResponse:
@@ -148,5 +153,6 @@ class HumanRewardAdmin(ReadOnlyAdmin):
             "owns": owns,
             "next_item": following,
             "remaining": selectors.review_queue(judge=request.user).count(),
+            "scored_today": selectors.scored_today(judge=request.user),
         }
         return TemplateResponse(request, "admin/attention/review_item.html", context, status=status)

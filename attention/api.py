@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
@@ -16,6 +16,7 @@ from bidbook import api as bidbook_api
 from bidbook.api import ControllerOutputSerializer, SealedBidOutputSerializer, controller_fields
 from core.api import ReadView
 from core.fields import StrictCharField, StrictIntegerField
+from core.permissions import IsAgent
 
 
 class AttentionPriceOutputSerializer(ControllerOutputSerializer):
@@ -74,6 +75,20 @@ class ReviewItemOutputSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+class AgentRewardOutputSerializer(serializers.ModelSerializer):
+    execution_id = serializers.IntegerField()
+    tick = serializers.IntegerField(
+        source="execution.bid.tick_number", help_text="The market tick whose execution produced the artifact."
+    )
+    attention_tick = serializers.IntegerField(source="tick_number", help_text="The attention tick that sold the slot.")
+    credits = serializers.IntegerField(source="minted", help_text="Credits minted to this agent for the score.")
+    judged_at = serializers.DateTimeField(source="scored_at")
+
+    class Meta:
+        model = HumanReward
+        fields = ["execution_id", "tick", "attention_tick", "score", "credits", "judged_at"]
+
+
 class AttentionPriceView(ReadView):
     serializer_class = AttentionPriceOutputSerializer
 
@@ -90,18 +105,7 @@ class AttentionPriceView(ReadView):
         return Response(AttentionPriceOutputSerializer(data).data)
 
 
-@extend_schema_view(
-    get=extend_schema(
-        operation_id="attention_bids_list",
-        parameters=[OpenApiParameter("status", str, enum=AttentionBid.Status.values, required=False)],
-        responses=AttentionBidOutputSerializer(many=True),
-    ),
-    post=extend_schema(
-        operation_id="attention_bids_create",
-        request=AttentionBidInputSerializer,
-        responses={201: AttentionBidOutputSerializer},
-    ),
-)
+@bidbook_api.bids_schema("attention", output=AttentionBidOutputSerializer, request=AttentionBidInputSerializer)
 class AttentionBidsView(bidbook_api.BidsView):
     book = services.BOOK
     serializer_class = AttentionBidOutputSerializer
@@ -113,13 +117,21 @@ class AttentionBidsView(bidbook_api.BidsView):
         )
 
 
-@extend_schema_view(
-    get=extend_schema(operation_id="attention_bids_retrieve", responses=AttentionBidOutputSerializer),
-    delete=extend_schema(operation_id="attention_bids_cancel", responses=AttentionBidOutputSerializer),
-)
+@bidbook_api.bid_detail_schema("attention", output=AttentionBidOutputSerializer)
 class AttentionBidDetailView(bidbook_api.BidDetailView):
     book = services.BOOK
     serializer_class = AttentionBidOutputSerializer
+
+
+class AgentRewardsView(ReadView):
+    """An agent reads its rewards as data: which of its executions were judged, the score and what it was paid."""
+
+    permission_classes = [IsAgent]
+    serializer_class = AgentRewardOutputSerializer
+
+    @extend_schema(operation_id="human_rewards", responses=AgentRewardOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return self.paginated(selectors.agent_rewards(agent_id=request.user.id))
 
 
 def _require_judge(request: Request) -> None:

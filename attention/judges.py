@@ -19,13 +19,14 @@ def length_judge(artifact: str) -> int:
     return min(MAX_SCORE, len(set(artifact.lower().split())) // 10)
 
 
-def target_judge(artifact: str) -> int:
-    """How close the artifact is to the phrase in ``ATTENTION_JUDGE_TARGET`` (0..10; 10 is an exact match).
+def target_judge(artifact: str, *, target: str | None = None) -> int:
+    """How close the artifact is to ``target`` (default: the ``ATTENTION_JUDGE_TARGET`` setting) (0..10; 10 is an
+    exact match).
 
     Similarity is difflib's ratio of matching characters, compared case- and whitespace-insensitively, on the
     artifact's first four target lengths (longer artifacts score low anyway); with no target every artifact scores 0.
     """
-    target = " ".join(settings.ATTENTION_JUDGE_TARGET.lower().split())
+    target = " ".join((settings.ATTENTION_JUDGE_TARGET if target is None else target).lower().split())
     if not target:
         return 0
     text = " ".join(artifact[: 8 * len(target)].lower().split())[: 4 * len(target)]

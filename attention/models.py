@@ -47,7 +47,7 @@ class AttentionState(PriceController):
 
 
 class AttentionTick(BookTick):
-    winner = models.OneToOneField(
+    winner = models.OneToOneField(  # the highest of the tick's winning bids
         "AttentionBid", null=True, blank=True, on_delete=models.PROTECT, related_name="won_tick"
     )
     price = models.BigIntegerField(null=True, blank=True, help_text="What the winner paid.")
@@ -73,9 +73,6 @@ class AttentionBid(SealedBid):
             ),
             models.UniqueConstraint(
                 fields=["execution"], condition=Q(status="WON"), name="attention_bid_one_win_per_execution"
-            ),
-            models.UniqueConstraint(
-                fields=["tick_number"], condition=Q(status="WON"), name="attention_bid_one_win_per_tick"
             ),
         ]
         indexes = SealedBid.bid_indexes("attention_bid")
@@ -118,7 +115,8 @@ class HumanReward(models.Model):
     note = models.CharField(max_length=200, blank=True, help_text="Why nothing was minted, if so.")
 
     class Meta:
-        verbose_name = "human reward (review item)"
+        verbose_name = "review item"
+        verbose_name_plural = "review items"
         ordering = ["queued_at", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=["QUEUED", "SCORED"]), name="human_reward_status_valid"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from attention.models import AttentionState, AttentionTick, HumanReward
 from economy.models import Agent
@@ -37,6 +38,15 @@ def attention_ticks() -> QuerySet[AttentionTick]:
     return AttentionTick.objects.order_by("-number")
 
 
+def agent_rewards(*, agent_id: int) -> QuerySet[HumanReward]:
+    """What the judges said of an agent's work: its scored items, newest first."""
+    return (
+        HumanReward.objects.filter(agent_id=agent_id, status=HumanReward.Status.SCORED)
+        .select_related("execution__bid")
+        .order_by("-id")
+    )
+
+
 def review_queue(*, judge: object | None = None) -> QuerySet[HumanReward]:
     """Queued items, oldest first; for a judge, without the agents that judge owns (they may not score them)."""
     queue = (
@@ -56,3 +66,12 @@ def next_review_item(*, judge: object, after: HumanReward | None = None) -> Huma
     if after is not None:
         queue = queue.filter(queued_at__gte=after.queued_at).exclude(queued_at=after.queued_at, id__lte=after.id)
     return queue.first()
+
+
+def scored_today(*, judge: object) -> int:
+    """How many items this judge scored since midnight (in the server's time zone)."""
+    judge_id = getattr(judge, "pk", None)
+    if judge_id is None:
+        return 0
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    return HumanReward.objects.filter(judge_id=judge_id, scored_at__gte=midnight).count()

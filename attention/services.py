@@ -1,11 +1,14 @@
 """Every write of the attention app: attention bids, the attention tick, scores and rewards.
 
-- An agent offers credits to put one of its SUCCEEDED executions that carries an artifact in front of a judge; the
+- An agent offers credits to put one of its executions that carries an artifact in front of a judge: a SUCCEEDED
+  one, or the RUNNING one it is bidding from (so a newborn's first work can be judged in the tick it ran); the
   maximum is held in escrow at once (``economy.hold_credits``).
-- The attention tick sells one slot (supply 1) in a second-price auction: the highest bid wins (ties: earliest) and
-  pays the second-highest bid, at least the reserve price and never more than its own maximum; every other bid is
-  released, all in one set-based settlement. The reserve follows its utilization's moving average with the market's
-  bounded controller. The winner's execution enters the judges' queue as a ``HumanReward`` item.
+- The attention tick sells ``ATTENTION_SLOTS`` slots in a uniform-price auction: the highest bids on SUCCEEDED
+  executions win (ties: a seeded draw, never arrival), each pays the first losing bid (the (k+1)-th highest; with
+  one slot, the second-price rule), at least the reserve price and never more than its own maximum; every other
+  bid is released (a bid whose execution did not succeed by the tick loses), all in one set-based settlement. The
+  reserve follows its utilization's (slots sold / slots) moving average with the market's bounded controller. The
+  winners' executions enter the judges' queue as ``HumanReward`` items.
 - A score (0..10, by a judge or the scripted judge) mints ``score * REWARD_PER_POINT`` credits to the agent exactly
   once per item: the conditional update QUEUED → SCORED and the mint share one transaction.
 """
@@ -25,11 +28,12 @@ from django.utils import timezone
 
 from attention import errors
 from attention.models import MAX_SCORE, AttentionBid, AttentionState, AttentionTick, HumanReward
+from attention.rewards import PAY_AUTHOR, RewardPolicy
 from attention.selectors import JUDGES_GROUP, default_attention_state, is_judge
-from bidbook.book import Book, ensure_row, rank_sql, update_controller
+from bidbook.book import Book, ensure_row, update_controller
 from economy import errors as ledger_errors
 from economy import services as ledger
-from economy.models import Transfer
+from economy.models import Agent, Transfer
 from sandbox.errors import UnknownExecution
 from sandbox.models import Execution
 
@@ -40,26 +44,32 @@ JUDGE_PERMISSIONS = [("attention", "view_humanreward")]
 
 # --- the book ------------------------------------------------------------------------------------------------
 
-# The clearing rule: only bids at or above the reserve, by living agents, can win; the top two decide everything.
-_TOP_TWO_SQL = f"""
-SELECT b.id, b.max_price FROM attention_attentionbid b JOIN economy_agent a ON a.id = b.agent_id
-WHERE b.tick_number = %(tick)s AND b.status = 'PENDING' AND b.max_price >= %(reserve)s AND a.status = 'alive'
-ORDER BY {rank_sql("b.max_price", id_column="b.id")}
-LIMIT 2
+# The clearing rule: only bids at or above the reserve, by living agents, on executions that succeeded, can win; the
+# top ``slots`` win and the next one sets the price (RANKING: ``Book.ranking``).
+_TOP_SQL = f"""
+SELECT b.id, b.max_price FROM {AttentionBid._meta.db_table} b
+JOIN {Agent._meta.db_table} a ON a.id = b.agent_id
+JOIN {Execution._meta.db_table} e ON e.id = b.execution_id
+WHERE b.tick_number = %(tick)s AND b.status = %(pending)s AND b.max_price >= %(reserve)s
+  AND a.status = %(alive)s AND e.status = %(succeeded)s
+ORDER BY RANKING
+LIMIT %(limit)s
 """
 
 
 @dataclass(frozen=True)
 class _Cleared:
     reserve: int
-    winner_id: int | None
-    price: int | None
+    slots: int
+    winners: list[int]  # bid ids, in the auction's order
+    price: int | None  # the uniform price (each winner pays it, or its maximum if lower)
 
 
 class AttentionBook(Book):
-    """The attention market: one slot per tick in a second-price auction above a reserve; the winner's execution
-    becomes a review item in the judges' queue."""
+    """The attention market: ``slots`` judge's slots per tick in a uniform-price auction above a reserve (one slot:
+    the second-price rule); the winners' executions become review items in the judges' queue."""
 
+    name = "attention"
     bid_model = AttentionBid
     tick_model = AttentionTick
     clock_model = AttentionState
@@ -70,25 +80,39 @@ class AttentionBook(Book):
     def default_clock(self) -> AttentionState:
         return default_attention_state()
 
-    def clear(self, *, number: int, clock: AttentionState, now) -> _Cleared:
+    def clear(self, *, number: int, clock: AttentionState, now, slots: int | None = None) -> _Cleared:
+        slots = settings.ATTENTION_SLOTS if slots is None else slots
+        if slots < 1:
+            raise ValueError("An attention tick sells at least one slot.")
         reserve = clock.price
+        params = {
+            "tick": number,
+            "pending": AttentionBid.Status.PENDING,
+            "reserve": reserve,
+            "alive": Agent.Status.ALIVE,
+            "succeeded": Execution.Status.SUCCEEDED,
+            "limit": slots + 1,
+        }
         with connection.cursor() as cursor:
-            cursor.execute(_TOP_TWO_SQL, {"tick": number, "reserve": reserve})
+            cursor.execute(_TOP_SQL.replace("RANKING", self.ranking(number, "b.max_price", id_column="b.id")), params)
             top = cursor.fetchall()
+        winners = top[:slots]
         # Every pending bid joined this tick: bids record the open tick under the shared lock, and each tick
         # closes all of its own. Filtering by tick number keeps the query on an index however long the history.
         pending = AttentionBid.objects.filter(tick_number=number, status=AttentionBid.Status.PENDING)
-        winner_id = price = None
-        if top:
-            winner_id, winner_max = top[0]
-            second = top[1][1] if len(top) > 1 else 0
-            price = min(winner_max, max(reserve, second))
-            pending.filter(id=winner_id).update(status=AttentionBid.Status.WON, price=price, closed_at=now)
-        pending.exclude(id=winner_id).update(status=AttentionBid.Status.LOST, closed_at=now)
-        return _Cleared(reserve=reserve, winner_id=winner_id, price=price)
+        price = None
+        if winners:
+            first_loser = top[slots][1] if len(top) > slots else 0
+            price = max(reserve, first_loser)
+            for bid_id, bid_max in winners:
+                pending.filter(id=bid_id).update(
+                    status=AttentionBid.Status.WON, price=min(bid_max, price), closed_at=now
+                )
+        pending.update(status=AttentionBid.Status.LOST, closed_at=now)
+        return _Cleared(reserve=reserve, slots=slots, winners=[bid_id for bid_id, _ in winners], price=price)
 
     def record(self, *, number, slot, started_at, clock: AttentionState, cleared: _Cleared, closed) -> AttentionTick:
-        clock.observe(1.0 if cleared.winner_id is not None else 0.0)
+        clock.observe(len(cleared.winners) / cleared.slots)
         clock.save(update_fields=list(AttentionState.OBSERVED_FIELDS))
         return AttentionTick.objects.create(
             number=number,
@@ -96,7 +120,7 @@ class AttentionBook(Book):
             started_at=started_at,
             finished_at=timezone.now(),
             bids=closed.count(),
-            winner_id=cleared.winner_id,
+            winner_id=cleared.winners[0] if cleared.winners else None,
             price=cleared.price,
             reserve=cleared.reserve,
             next_price=clock.price,
@@ -105,17 +129,16 @@ class AttentionBook(Book):
         )
 
     def hand_on(self, *, tick: AttentionTick, cleared: _Cleared) -> None:
-        if cleared.winner_id is None:
-            return
-        bid = AttentionBid.objects.get(id=cleared.winner_id)
-        HumanReward.objects.create(
-            execution_id=bid.execution_id,
-            agent_id=bid.agent_id,
-            bid=bid,
-            tick_number=tick.number,
-            price_paid=cleared.price,
-            queued_at=tick.started_at,
-        )
+        won = AttentionBid.objects.in_bulk(cleared.winners)
+        for bid in (won[bid_id] for bid_id in cleared.winners):  # in the auction's order
+            HumanReward.objects.create(
+                execution_id=bid.execution_id,
+                agent_id=bid.agent_id,
+                bid=bid,
+                tick_number=tick.number,
+                price_paid=bid.price,
+                queued_at=tick.started_at,
+            )
 
 
 BOOK = AttentionBook()
@@ -133,8 +156,9 @@ def update_attention_state(*, changes: dict[str, object]) -> AttentionState:
 def place_attention_bid(*, agent_id: int, execution_id: int, max_price: int) -> AttentionBid:
     """Offer up to ``max_price`` credits to put one of the agent's own executions in front of a judge.
 
-    Only a SUCCEEDED execution carrying a (non-blank) artifact qualifies, once: not while it has a pending bid, not
-    once it was queued or judged. The maximum must reach the reserve price and is held in escrow at once.
+    Only a SUCCEEDED execution carrying a (non-blank) artifact qualifies, or the RUNNING one that already submitted
+    its artifact (it must have SUCCEEDED by the attention tick to win), once: not while it has a pending bid, not once
+    it was queued or judged. The maximum must reach the reserve price and is held in escrow at once.
     """
     ledger.validate_amount(max_price)
     with BOOK.bidding() as state:
@@ -142,7 +166,7 @@ def place_attention_bid(*, agent_id: int, execution_id: int, max_price: int) -> 
         execution = Execution.objects.select_for_update().filter(id=execution_id, agent_id=agent_id).first()
         if execution is None:
             raise UnknownExecution(f"No execution {execution_id} of yours.")
-        if execution.status != Execution.Status.SUCCEEDED:
+        if execution.status not in (Execution.Status.SUCCEEDED, Execution.Status.RUNNING):
             raise errors.ExecutionNotSucceeded(f"Execution {execution_id} is {execution.status}, not SUCCEEDED.")
         if not execution.artifact.strip():
             raise errors.NoArtifact(f"Execution {execution_id} carries no artifact.")
@@ -174,12 +198,13 @@ def cancel_open_attention_bids(*, agent_id: int) -> int:
     return BOOK.cancel_all(agent_id=agent_id)
 
 
-def run_attention_tick(*, slot: int | None = None) -> AttentionTick | None:
-    """Sell the one slot of this tick, settle every bid, queue the winner's execution and move the reserve.
+def run_attention_tick(*, slot: int | None = None, slots: int | None = None) -> AttentionTick | None:
+    """Sell this tick's ``slots`` (default ``ATTENTION_SLOTS``), settle every bid, queue the winners' executions and
+    move the reserve. The tick row's ``winner`` is the highest winning bid; every winner's bid is WON.
 
     Returns the tick, or None when the beat ``slot`` already ran (a duplicate or late delivery changes nothing).
     """
-    return BOOK.run_tick(slot=slot)
+    return BOOK.run_tick(slot=slot, slots=slots)
 
 
 # --- judges and scores --------------------------------------------------------------------------------------------
@@ -210,8 +235,12 @@ def _validate_score(score: object) -> int:
     return score
 
 
-def _record_score(*, item: HumanReward, score: int, comment: str, judge, judged_by: str) -> HumanReward:
-    """QUEUED → SCORED and the mint, in one transaction; only one caller ever wins the conditional update."""
+def _record_score(
+    *, item: HumanReward, score: int, comment: str, judge, judged_by: str, rewards: RewardPolicy = PAY_AUTHOR
+) -> HumanReward:
+    """QUEUED → SCORED and the mint, in one transaction; only one caller ever wins the conditional update. The
+    credits go to the agent ``rewards`` names (the author, unless an experiment's control arm says otherwise);
+    ``minted`` records what the author got."""
     now = timezone.now()
     with transaction.atomic():
         scored = HumanReward.objects.filter(id=item.id, status=HumanReward.Status.QUEUED).update(
@@ -226,21 +255,29 @@ def _record_score(*, item: HumanReward, score: int, comment: str, judge, judged_
             raise errors.AlreadyScored(f"Execution {item.execution_id} was already scored.")
         amount = score * settings.REWARD_PER_POINT
         transfer_id, note = None, ""
-        if amount > 0:
-            memo = f"reward: execution {item.execution_id} scored {score} by {judged_by}"
+        recipient = rewards.recipient(item) if amount > 0 else None
+        if amount > 0 and recipient is None:
+            amount, note = 0, f"{rewards.name}: nobody to pay, nothing minted"
+        elif amount > 0:
+            if recipient == item.agent_id:
+                memo = f"reward: execution {item.execution_id} scored {score} by {judged_by}"
+            else:
+                memo = f"{rewards.name} reward for execution {item.execution_id} of agent {item.agent_id}"
             try:
                 transfer = ledger.mint_credits(
-                    agent_id=item.agent_id,
+                    agent_id=recipient,
                     amount=amount,
                     memo=memo[: settings.BP_MEMO_MAX_LENGTH],
                     kind=Transfer.Kind.REWARD,
                 )
                 transfer_id = transfer.id
+                if recipient != item.agent_id:
+                    amount, note = 0, f"{rewards.name}: {transfer.amount} credits minted to agent {recipient}"
             except ledger_errors.AgentDead:
                 amount, note = 0, "the agent died before it was scored: nothing minted"
         else:
             amount = 0
-        HumanReward.objects.filter(id=item.id).update(minted=amount, transfer_id=transfer_id, note=note)
+        HumanReward.objects.filter(id=item.id).update(minted=amount, transfer_id=transfer_id, note=note[:200])
     item.refresh_from_db()
     return item
 
@@ -284,27 +321,37 @@ def load_scorer(path: str) -> Callable[[str], int]:
     return scorer
 
 
-def run_scripted_judge(*, limit: int = 100) -> list[int]:
-    """Apply the ``ATTENTION_JUDGE`` function to queued items, oldest first; return the ids it scored.
+def run_scripted_judge(
+    *,
+    limit: int = 100,
+    scorer: Callable[[str], int] | None = None,
+    name: str | None = None,
+    rewards: RewardPolicy = PAY_AUTHOR,
+) -> list[int]:
+    """Apply a scoring function to queued items, oldest first; return the ids it scored.
 
-    Does nothing when ATTENTION_JUDGE is empty (the human queue). The function sees only the artifact; a result that
-    is not an integer 0..10 (or an exception) is logged and leaves the item queued. Items a human scored meanwhile
-    are skipped.
+    ``scorer`` (named ``name`` in the record) is given by the caller (the embedded economy); without it, the
+    ``ATTENTION_JUDGE`` setting's function is used, and nothing happens when that is empty (the human queue). The
+    function sees only the artifact; a result that is not an integer 0..10 (or an exception) is logged and leaves
+    the item queued. Items a human scored meanwhile are skipped. ``rewards`` says who is paid (see
+    ``attention.rewards``).
     """
-    path = settings.ATTENTION_JUDGE
-    if not path:
-        return []
-    scorer = load_scorer(path)
+    if scorer is None:
+        path = settings.ATTENTION_JUDGE
+        if not path:
+            return []
+        scorer, name = load_scorer(path), path
+    name = name or getattr(scorer, "__name__", "judge")
     scored: list[int] = []
     queued = HumanReward.objects.filter(status=HumanReward.Status.QUEUED).select_related("execution")
     for item in queued.order_by("queued_at", "id")[:limit]:
         try:
             score = _validate_score(scorer(item.execution.artifact))
         except Exception:
-            log.exception("ATTENTION_JUDGE %s failed on execution %s; left queued", path, item.execution_id)
+            log.exception("judge %s failed on execution %s; left queued", name, item.execution_id)
             continue
         try:
-            _record_score(item=item, score=score, comment="", judge=None, judged_by=f"function:{path}")
+            _record_score(item=item, score=score, comment="", judge=None, judged_by=f"function:{name}", rewards=rewards)
         except errors.AlreadyScored:
             continue
         scored.append(item.id)

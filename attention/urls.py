@@ -8,4 +8,5 @@ urlpatterns = [
     path("attention/bids/<id:bid_id>", api.AttentionBidDetailView.as_view(), name="attention-bid"),
     path("human/queue", api.HumanQueueView.as_view(), name="human-queue"),
     path("human/reward", api.HumanRewardView.as_view(), name="human-reward"),
+    path("human/rewards", api.AgentRewardsView.as_view(), name="human-rewards"),
 ]

@@ -28,10 +28,12 @@ def main() -> None:
     parser.add_argument("--ticks", type=int, default=60)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--target", default="WEASEL")
-    parser.add_argument("--mutation-rate", type=float, default=0.0, help="Random jumps besides the tried letter.")
+    parser.add_argument("--mutation-rate", type=float, default=None, help="The genesis program's mutation rate.")
+    parser.add_argument("--program", default="evolver", help="The genesis program (evolver or learner).")
+    parser.add_argument("--database", default="var/weasel.sqlite3", help="SQLite file (made afresh).")
     args = parser.parse_args()
 
-    database = ROOT / "var" / "weasel.sqlite3"
+    database = ROOT / args.database
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     os.environ["DATABASE_URL"] = f"sqlite:///{database.relative_to(ROOT)}"
@@ -39,24 +41,21 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.conf import settings
     from django.core.management import call_command
     from django.db.models import Avg, Count, Max
 
     from attention.models import HumanReward
-    from evolution.embedded import EmbeddedEconomy, score_by_generation
-    from evolution.services import create_genesis_agent, genesis_files
+    from evolution.embedded import EconomyConfig, EmbeddedEconomy, score_by_generation
 
     call_command("migrate", verbosity=0)
-    settings.SANDBOX_DISPATCH = "embedded"
-    settings.ATTENTION_JUDGE = "attention.judges:target_judge"
-    settings.ATTENTION_JUDGE_TARGET = args.target
-    params = {"phrase_length": len(args.target), "mutation_rate": args.mutation_rate}
-    create_genesis_agent(seed=args.seed, files=genesis_files(seed=args.seed, params=params))
-
-    economy = EmbeddedEconomy(parallel=2, attention_per_tick=1)
+    params = {"phrase_length": len(args.target)}
+    if args.mutation_rate is not None or args.program == "learner":
+        params["mutation_rate"] = args.mutation_rate or 0.0  # the learner's default here: no random jumps
+    config = EconomyConfig(seed=args.seed, target=args.target, program=args.program, program_params=params)
+    economy = EmbeddedEconomy(config)
+    economy.create_genesis()
     economy.start()
-    print(f"target {args.target!r}, seed {args.seed}, {args.ticks} ticks")
+    print(f"target {args.target!r}, program {args.program}, seed {args.seed}, {args.ticks} ticks")
     print(economy.HEADER)
     try:
         for _ in range(args.ticks):

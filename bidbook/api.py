@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,9 +22,8 @@ from core.throttling import ReadWriteThrottleMixin
 HELD_HELP = "Credits still held in escrow for this bid."
 
 
+# A price controller as the price endpoints show it (fill it with ``controller_fields``).
 class ControllerOutputSerializer(serializers.Serializer):
-    """A price controller as the price endpoints show it (fill it with ``controller_fields``)."""
-
     price = serializers.IntegerField(help_text="The posted (reserve) price.")
     floor = serializers.IntegerField()
     ceiling = serializers.IntegerField()
@@ -47,6 +47,26 @@ class SealedBidOutputSerializer(serializers.ModelSerializer):
 
 class BidListQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=SealedBid.Status.choices, required=False)
+
+
+def bids_schema(market: str, *, output: type[serializers.Serializer], request: type[serializers.Serializer]):
+    """The OpenAPI operations ``<market>_bids_list`` and ``<market>_bids_create`` of a market's :class:`BidsView`."""
+    return extend_schema_view(
+        get=extend_schema(
+            operation_id=f"{market}_bids_list",
+            parameters=[OpenApiParameter("status", str, enum=SealedBid.Status.values, required=False)],
+            responses=output(many=True),
+        ),
+        post=extend_schema(operation_id=f"{market}_bids_create", request=request, responses={201: output}),
+    )
+
+
+def bid_detail_schema(market: str, *, output: type[serializers.Serializer]):
+    """The OpenAPI operations ``<market>_bids_retrieve`` and ``<market>_bids_cancel`` of a :class:`BidDetailView`."""
+    return extend_schema_view(
+        get=extend_schema(operation_id=f"{market}_bids_retrieve", responses=output),
+        delete=extend_schema(operation_id=f"{market}_bids_cancel", responses={200: output}),
+    )
 
 
 class BidsView(ReadWriteThrottleMixin, ReadView):

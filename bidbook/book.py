@@ -11,7 +11,8 @@ open the next tick, clear, settle every closed bid's escrow in one set-based sta
 (``economy.services.settle_holds_bulk``), record, hand on — all in one transaction. Bidders lock the clock shared,
 so a tick sees every bid placed before it and none placed after.
 
-Every clearing ranks bids with :func:`rank_sql`: change the tie-break there and both markets follow.
+Every clearing ranks bids with :meth:`Book.ranking` (:func:`rank_sql`): change the order there and both markets
+follow.
 """
 
 from __future__ import annotations
@@ -30,11 +31,14 @@ from bidbook import errors
 from bidbook.models import BookTick, PriceController, SealedBid
 from core.errors import DomainError
 from economy import services as ledger
+from economy.determinism import TieBreak
 
 
-def rank_sql(priority: str, *, id_column: str = "id") -> str:
-    """The one ORDER BY of every clearing: the highest ``priority`` first; ties go to the earlier bid (lower id)."""
-    return f"{priority} DESC, {id_column}"
+def rank_sql(priority: str, *, tie: TieBreak, id_column: str = "id") -> str:
+    """The one ORDER BY of every clearing: the highest ``priority`` first; ties go to the tick's seeded draw
+    (``economy.determinism.TieBreak``, never arrival order), equal draws to the lower id. For statements executed
+    with parameters (``%%`` is the modulo operator there)."""
+    return f"{priority} DESC, {tie.sql(id_column)}, {id_column}"
 
 
 def ensure_row(model: type[models.Model], *, default: models.Model) -> None:
@@ -80,6 +84,7 @@ def update_controller(controller: type[PriceController], *, pk: int, changes: di
 class Book:
     """One market's sealed-bid book. Subclasses set the class attributes and implement the three hooks."""
 
+    name: ClassVar[str]  # the market's name in its seeded tie-breaks ("market", "attention")
     bid_model: ClassVar[type[SealedBid]]
     tick_model: ClassVar[type[BookTick]]
     clock_model: ClassVar[type[models.Model]]  # the singleton row (id 1) whose ``open_tick`` new bids join
@@ -151,9 +156,13 @@ class Book:
 
     # --- the tick ---------------------------------------------------------------------------------------------
 
-    def run_tick(self, *, slot: int | None = None) -> BookTick | None:
+    def ranking(self, number: int, priority: str, *, id_column: str = "id") -> str:
+        """The ORDER BY of tick ``number``'s clearing (see :func:`rank_sql`)."""
+        return rank_sql(priority, tie=TieBreak.for_tick(self.name, number), id_column=id_column)
+
+    def run_tick(self, *, slot: int | None = None, **options: Any) -> BookTick | None:
         """Close the open tick: clear, settle, record, hand on. Returns the tick, or None when the beat ``slot``
-        already ran (a duplicate or late delivery changes nothing)."""
+        already ran (a duplicate or late delivery changes nothing). ``options`` go to the market's :meth:`clear`."""
         with transaction.atomic():
             clock = self.lock(exclusive=True)
             if slot is not None and self.tick_model.objects.filter(slot=slot).exists():
@@ -161,7 +170,7 @@ class Book:
             number = clock.open_tick
             self.clock_model.objects.filter(id=1).update(open_tick=number + 1)
             now = timezone.now()
-            cleared = self.clear(number=number, clock=clock, now=now)
+            cleared = self.clear(number=number, clock=clock, now=now, **options)
             closed = self.bid_model.objects.filter(
                 tick_number=number, status__in=[SealedBid.Status.WON, SealedBid.Status.LOST]
             )
@@ -173,7 +182,7 @@ class Book:
             self.hand_on(tick=tick, cleared=cleared)
             return tick
 
-    def clear(self, *, number: int, clock: Any, now: datetime) -> Any:
+    def clear(self, *, number: int, clock: Any, now: datetime, **options: Any) -> Any:
         """Set every PENDING bid of tick ``number`` WON (with its ``price``) or LOST, ``closed_at=now``; return
         whatever :meth:`record` and :meth:`hand_on` need."""
         raise NotImplementedError

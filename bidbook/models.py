@@ -18,8 +18,13 @@ MAX_STEP = 0.125
 
 
 def next_price(*, price: int, utilization_ema: float, target: float, floor: int, ceiling: int) -> int:
-    """EIP-1559's bounded step toward the target utilization: at most ±12.5 % a tick, within floor and ceiling."""
-    step = (utilization_ema - target) / (8 * target)
+    """EIP-1559's bounded step toward the target utilization: at most ±12.5 % a tick, within floor and ceiling.
+
+    The gap to the target is measured against the room on its side (``target`` below it, ``1 - target`` above it),
+    so full use moves the price up by the whole step whatever the target (EIP-1559's target is one half, where both
+    sides are the same)."""
+    room = target if utilization_ema < target else 1 - target
+    step = (utilization_ema - target) / (8 * room) if room > 0 else 0.0
     step = max(-MAX_STEP, min(MAX_STEP, step))
     return max(floor, min(ceiling, round(price * (1 + step))))
 

@@ -9,9 +9,9 @@ from rest_framework.response import Response
 from core.permissions import IsAgentOrStaff
 
 
+# A read-only endpoint for agents and staff, counted against the ``reads`` throttle. (A comment, not a docstring:
+# drf-spectacular would show it as the description of every view without one.)
 class ReadView(GenericAPIView):
-    """A read-only endpoint for agents and staff, counted against the ``reads`` throttle."""
-
     permission_classes = [IsAgentOrStaff]
     throttle_scope = "reads"
 

@@ -6,8 +6,11 @@ the first field that failed (``invalid_amount``, ``invalid_to_id`` …) unless t
 
 from __future__ import annotations
 
+import sys
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
@@ -85,7 +88,30 @@ def _validation_body(exc: exceptions.ValidationError) -> dict:
     return {"code": code, "detail": message, "errors": exc.detail}
 
 
+# The database could not be reached, or its connection was terminated mid-request: the request did not happen (its
+# transaction rolled back), so the client may retry. Agents get a retryable JSON 503, never an HTML 500.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 1
+DATABASE_UNAVAILABLE = {
+    "code": "database_unavailable",
+    "detail": "The database is unreachable for a moment; retry the request (it was not applied).",
+}
+
+
+def database_unavailable() -> JsonResponse:
+    response = JsonResponse(DATABASE_UNAVAILABLE, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, DATABASE_ERRORS):
+        _close_broken_connections()
+        return Response(
+            DATABASE_UNAVAILABLE,
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, DomainError):
         return Response({"code": exc.code, "detail": exc.detail, **exc.extra}, status=exc.status)
     if isinstance(exc, RequestDataTooBig):
@@ -109,6 +135,50 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
     response.data = {"code": code, "detail": str(detail)}
     return response
+
+
+def _close_broken_connections() -> None:
+    """Drop connections that failed, so the next request on this thread connects afresh."""
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        try:
+            if conn.connection is not None and not conn.is_usable():
+                conn.close()
+        except Exception:  # noqa: S110 - closing a dead connection may raise again; it is gone either way
+            pass
+
+
+def _is_api_path(request) -> bool:
+    return not request.path.startswith(("/admin/", "/dashboard/"))
+
+
+def server_error(request):
+    """500 for anything a view or middleware did not handle: JSON everywhere; 503 when the database was the cause."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, DATABASE_ERRORS):
+        _close_broken_connections()
+        return database_unavailable()
+    return JsonResponse({"code": "server_error", "detail": "An unexpected error; it was logged."}, status=500)
+
+
+def bad_request(request, exception=None):
+    """400 for requests Django refuses before any view (a disallowed Host, a malformed multipart body …)."""
+    return JsonResponse({"code": "bad_request", "detail": "The request is malformed."}, status=400)
+
+
+def permission_denied(request, exception=None):
+    """403 raised outside DRF: JSON for API paths; the admin keeps its HTML page."""
+    if not _is_api_path(request):
+        from django.views.defaults import permission_denied as html_permission_denied
+
+        return html_permission_denied(request, exception)
+    return JsonResponse({"code": "forbidden", "detail": "You may not do this."}, status=403)
+
+
+def csrf_failure(request, reason=""):
+    """A refused CSRF check (session-authenticated writes): JSON like every other error."""
+    return JsonResponse({"code": "csrf_failed", "detail": f"CSRF verification failed: {reason}"}, status=403)
 
 
 def not_found(request, exception=None):

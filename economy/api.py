@@ -48,13 +48,27 @@ def _ensure_self_or_staff(request: Request, agent_id: int) -> None:
         raise errors.Forbidden()
 
 
+def _ensure_self_or_staff_balance(request: Request, agent_id: int) -> None:
+    # A balance is private: it moves by a bid's maximum price when the bid is placed, so another agent reading it
+    # (or ``held``) would read sealed bids (issue 9, finding 4).
+    user = request.user
+    if isinstance(user, Agent) and user.id != agent_id:
+        raise errors.Forbidden("An agent's balance and escrow are private to the agent itself and staff.")
+
+
 class BalanceView(GenericAPIView):
     permission_classes = [IsAgentOrStaff]
     throttle_scope = "reads"
     serializer_class = BalanceOutputSerializer
 
-    @extend_schema(operation_id="economic_balance", responses=BalanceOutputSerializer)
+    @extend_schema(
+        operation_id="economic_balance",
+        responses=BalanceOutputSerializer,
+        description="The caller's own balance and escrow (staff may read any agent's). Another agent's answers "
+        "403 `forbidden`: balances move by sealed bids' maximum prices, so they are private.",
+    )
     def get(self, request: Request, agent_id: int) -> Response:
+        _ensure_self_or_staff_balance(request, agent_id)
         balance = selectors.get_balance(agent_id=agent_id)
         data = {"agent_id": agent_id, "balance": balance, "held": selectors.get_held(agent_id=agent_id)}
         return Response(BalanceOutputSerializer(data).data)
@@ -75,7 +89,10 @@ class TransferView(GenericAPIView):
                 str,
                 OpenApiParameter.HEADER,
                 required=False,
-                description="Retrying with the same key returns the first transfer and moves nothing again.",
+                description="Retrying with the same key and payload answers what the first request answered (the "
+                "transfer, or the same refusal: `insufficient_funds`, `agent_dead`, `unknown_agent`) with the header "
+                "`Idempotent-Replayed: true`, and moves nothing again; another payload under the key is 409 "
+                "`idempotency_conflict`. Keys are per payer.",
             )
         ],
     )
@@ -85,13 +102,19 @@ class TransferView(GenericAPIView):
         data = payload.validated_data
         if data["from_id"] != request.user.id:
             raise errors.Forbidden("Agents may only transfer from their own account.")
-        transfer = services.transfer_credits(
-            from_id=data["from_id"],
-            to_id=data["to_id"],
-            amount=data["amount"],
-            memo=data["memo"],
-            idempotency_key=request.headers.get("Idempotency-Key"),
-        )
+        try:
+            transfer = services.transfer_credits(
+                from_id=data["from_id"],
+                to_id=data["to_id"],
+                amount=data["amount"],
+                memo=data["memo"],
+                idempotency_key=request.headers.get("Idempotency-Key"),
+            )
+        except errors.DomainError as exc:
+            if getattr(exc, "replayed", False):  # the refusal this key got the first time, remembered
+                body = {"code": exc.code, "detail": exc.detail, **exc.extra}
+                return Response(body, status=exc.status, headers={"Idempotent-Replayed": "true"})
+            raise
         headers = {"Idempotent-Replayed": "true"} if getattr(transfer, "replayed", False) else {}
         return Response(TransferOutputSerializer(transfer).data, status=status.HTTP_201_CREATED, headers=headers)
 

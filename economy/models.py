@@ -180,3 +180,42 @@ class AgentToken(models.Model):
 
     def __str__(self) -> str:
         return f"token#{self.pk} for agent#{self.agent_id}"
+
+
+class EconomySeed(models.Model):
+    """The economy's seed (one row, id 1): every seeded draw of the economy derives from it (``economy.determinism``),
+    so the same seed and settings give the same history."""
+
+    seed = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"economy seed {self.seed}"
+
+
+class IdempotencyRecord(models.Model):
+    """What an agent's keyed transfer answered, remembered per (payer, key): the transfer it made, or the refusal it
+    got (``insufficient_funds``, ``agent_dead``, ``unknown_agent``). A retry with the same key and payload gets the
+    same answer and moves nothing; another payload under the key is ``idempotency_conflict``. Requests refused by
+    validation (nothing was attempted) are not remembered, as Stripe does."""
+
+    # No database constraint: a record is claimed before the transfer finds out whether the payer exists.
+    payer = models.ForeignKey(Agent, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False)
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    transfer = models.OneToOneField(
+        Transfer, null=True, blank=True, on_delete=models.PROTECT, related_name="idempotency_record"
+    )
+    refusal_code = models.CharField(max_length=64, blank=True)
+    refusal_detail = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["payer", "key"], name="idempotency_record_key_per_payer"),
+            models.CheckConstraint(
+                condition=Q(transfer__isnull=True) | Q(refusal_code=""), name="idempotency_record_one_outcome"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"key {self.key!r} of agent#{self.payer_id}: {self.refusal_code or self.transfer_id}"

@@ -6,25 +6,26 @@ import base64
 import binascii
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.fields import StrictCharField, StrictIntegerField
+from core.fields import BoundedIntegerField, StrictCharField, StrictIntegerField
 from core.permissions import IsAgent, IsAgentOrStaff
 from core.throttling import ReadWriteThrottleMixin
 from economy.models import Agent
 from evolution import selectors, services
 from evolution.models import Message, PopulationStats
+from market.api import bundle_field
 
 
 class FirstBidSerializer(serializers.Serializer):
-    cpu_millicores = StrictIntegerField(required=False)
-    memory_mb = StrictIntegerField(required=False)
-    wall_seconds = StrictIntegerField(required=False)
-    max_price = StrictIntegerField(min_value=1)
+    cpu_millicores = bundle_field("cpu_millicores", required=False)
+    memory_mb = bundle_field("memory_mb", required=False)
+    wall_seconds = bundle_field("wall_seconds", required=False)
+    max_price = StrictIntegerField(min_value=1, max_value=settings.MARKET_MAX_BID)
 
 
 class SpawnInputSerializer(serializers.Serializer):
@@ -35,7 +36,15 @@ class SpawnInputSerializer(serializers.Serializer):
         required=False,
         help_text="Workspace files, name to base64 content (agent.py required unless `code` is given).",
     )
-    endowment = StrictIntegerField(min_value=1)
+    endowment = BoundedIntegerField(
+        min_value=1,
+        documented_min=settings.SPAWN_MIN_ENDOWMENT,
+        documented_max=settings.BP_MAX_AMOUNT,
+        refusal_code="endowment_too_small",
+        help_text=f"Credits the parent gives the child (the parent also pays the spawn fee, {settings.SPAWN_FEE}, "
+        f"and must be alive; a birth beyond {settings.POPULATION_CAP} living agents is refused with 409 "
+        "`population_cap`; above the maximum: 400 `invalid_amount`).",
+    )
     first_bid = FirstBidSerializer(required=False, help_text="A bid the child places from its endowment at birth.")
 
     def validate(self, attrs: dict) -> dict:
@@ -55,7 +64,17 @@ class SpawnInputSerializer(serializers.Serializer):
 
 class AgentOutputSerializer(serializers.ModelSerializer):
     parent_id = serializers.IntegerField(allow_null=True)
-    balance = serializers.IntegerField(source="account.balance")
+    balance = serializers.SerializerMethodField(
+        help_text="The agent's balance, shown only to the agent itself and staff (null for anyone else): a balance "
+        "moves by sealed bids' maximum prices."
+    )
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_balance(self, agent: Agent) -> int | None:
+        viewer = self.context.get("viewer")
+        if viewer is None or (isinstance(viewer, Agent) and viewer.id != agent.id):
+            return None
+        return agent.account.balance
 
     class Meta:
         model = Agent
@@ -79,7 +98,7 @@ class MessageOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Message
-        fields = ["id", "from_id", "to_id", "body", "created_at"]
+        fields = ["id", "from_id", "to_id", "body", "tick", "created_at"]
 
 
 class PopulationStatsOutputSerializer(serializers.ModelSerializer):
@@ -87,7 +106,7 @@ class PopulationStatsOutputSerializer(serializers.ModelSerializer):
         model = PopulationStats
         fields = [
             "tick", "created_at", "alive", "births", "deaths", "max_generation", "credits_in_circulation", "minted",
-            "burned", "gini",
+            "burned", "gini", "minted_in_tick", "burned_in_tick", "selection_differential", "diversity",
         ]  # fmt: skip
 
 
@@ -109,7 +128,9 @@ class SpawnView(GenericAPIView):
             first_bid=data.get("first_bid"),
         )
         child.refresh_from_db()
-        return Response(AgentOutputSerializer(child).data, status=status.HTTP_201_CREATED)
+        return Response(
+            AgentOutputSerializer(child, context={"viewer": request.user}).data, status=status.HTTP_201_CREATED
+        )
 
 
 class AgentDetailView(GenericAPIView):
@@ -119,7 +140,8 @@ class AgentDetailView(GenericAPIView):
 
     @extend_schema(operation_id="evolution_agent", responses=AgentOutputSerializer)
     def get(self, request: Request, agent_id: int) -> Response:
-        return Response(AgentOutputSerializer(selectors.agent_detail(agent_id=agent_id)).data)
+        agent = selectors.agent_detail(agent_id=agent_id)
+        return Response(AgentOutputSerializer(agent, context={"viewer": request.user}).data)
 
 
 class LineageView(GenericAPIView):
@@ -135,7 +157,7 @@ class LineageView(GenericAPIView):
             "ancestors": selectors.ancestors(agent=agent),
             "descendants": selectors.descendants(agent=agent),
         }
-        return Response(LineageOutputSerializer(data).data)
+        return Response(LineageOutputSerializer(data, context={"viewer": request.user}).data)
 
 
 class MessagesView(ReadWriteThrottleMixin, GenericAPIView):

@@ -43,6 +43,19 @@ class PopulationStats(models.Model):
     minted = models.BigIntegerField(help_text="All credits ever minted.")
     burned = models.BigIntegerField(help_text="All credits in the treasury (fees, upkeep, prices).")
     gini = models.FloatField(help_text="Gini coefficient of living agents' balances (0 equal, 1 one has all).")
+    minted_in_tick = models.BigIntegerField(default=0, help_text="Credits minted during this tick (rewards).")
+    burned_in_tick = models.BigIntegerField(
+        default=0, help_text="Credits burned during this tick (fees, upkeep, prices, estates)."
+    )
+    selection_differential = models.FloatField(
+        default=0.0,
+        help_text="Covariance, over the agents whose work from the last SELECTION_WINDOW ticks was judged, between "
+        "the mean judged score of that work and the children they had in the window (> 0: the better reproduce).",
+    )
+    diversity = models.PositiveIntegerField(default=0, help_text="Distinct latest artifacts among the living.")
+    last_event_id = models.BigIntegerField(
+        default=0, help_text="The last life event counted (births and deaths of a tick are those after the previous)."
+    )
 
     class Meta:
         ordering = ["-tick"]
@@ -53,9 +66,13 @@ class PopulationStats(models.Model):
 
 
 class Message(models.Model):
+    """A message between agents, delivered at the next tick boundary: the inbox shows a message once the market
+    tick that was open when it was sent has closed (so what an agent reads never depends on who ran first)."""
+
     sender = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="sent_messages")
     recipient = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="+", db_index=False)
     body = models.TextField()
+    tick = models.PositiveBigIntegerField(default=0, help_text="The market tick open when it was sent.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from economy import errors as ledger_errors
 from economy.models import Agent
 from evolution.models import Message, PopulationStats
+from market import selectors as market_selectors
 
 LINEAGE_LIMIT = 1000
 
@@ -44,7 +45,9 @@ def descendants(*, agent: Agent) -> list[Agent]:
 
 
 def inbox(*, agent_id: int) -> QuerySet[Message]:
-    return Message.objects.filter(recipient_id=agent_id).order_by("-id")
+    """Messages delivered to the agent, newest first: those sent before the open market tick began (messages are
+    delivered at tick boundaries)."""
+    return Message.objects.filter(recipient_id=agent_id, tick__lt=market_selectors.open_tick()).order_by("-id")
 
 
 def population_stats() -> QuerySet[PopulationStats]:

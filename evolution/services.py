@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
+from fractions import Fraction
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Sum
+from django.db.models import Count, Max, OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from attention import services as attention
+from attention.models import HumanReward
 from core.errors import DomainError
 from economy import errors as ledger_errors
 from economy import selectors as ledger_selectors
@@ -19,23 +20,22 @@ from economy import services as ledger
 from economy.models import Account, Agent, Hold, Transfer
 from evolution import errors
 from evolution.models import LifeEvent, Message, PopulationStats
+from evolution.programs import DEFAULT_PROGRAM, program_files
+from market import selectors as market_selectors
 from market import services as market
 from market.bundles import ResourceBundle
+from market.models import Bid, Tick
 from sandbox import services as sandbox
+from sandbox.models import Execution
 
 log = logging.getLogger(__name__)
 
-PROGRAMS_DIR = Path(__file__).resolve().parent / "programs"
 FIRST_BUNDLE = ResourceBundle(cpu_millicores=250, memory_mb=64, wall_seconds=10)  # the genesis program's bundle
 
 
-def genesis_files(*, seed: int = 0, params: dict | None = None) -> dict[str, bytes]:
-    """The genesis program and its starting parameters (``params`` override the program's defaults)."""
-    config = {"seed": seed, "generation": 0, "params": params or {}}
-    return {
-        "agent.py": (PROGRAMS_DIR / "genesis_agent.py").read_bytes(),
-        "config.json": json.dumps(config, indent=2).encode(),
-    }
+def genesis_files(*, seed: int = 0, params: dict | None = None, program: str = DEFAULT_PROGRAM) -> dict[str, bytes]:
+    """A genesis program and its starting parameters (``params`` override the program's defaults)."""
+    return program_files(program, seed=seed, params=params)
 
 
 def _lock_population() -> None:
@@ -132,27 +132,37 @@ def kill_agent(*, agent_id: int, cause: str) -> bool:
     with transaction.atomic():
         market.cancel_open_bids(agent_id=agent_id)
         attention.cancel_open_attention_bids(agent_id=agent_id)
-        remaining = ledger_selectors.get_balance(agent_id=agent_id)
-        final = None
-        if remaining:
-            final = ledger.burn_credits(
-                agent_id=agent_id, amount=remaining, memo=f"final upkeep: {cause}"[:200], kind=Transfer.Kind.UPKEEP
-            )
+        # Lock the account, then mark the agent dead, and only then read and burn what is left: a transfer to it
+        # either committed before the lock (and is burned with the rest) or waits for it and then finds the agent
+        # dead (the transfer statement locks the agent row too). Read-then-burn-then-mark left a window in which a
+        # transfer's credits stayed in the dead account (issue 9, finding 9).
+        Account.objects.select_for_update().filter(agent_id=agent_id).values_list("id", flat=True).first()
         died = Agent.objects.filter(id=agent_id, status=Agent.Status.ALIVE).update(
             status=Agent.Status.DEAD, died_at=timezone.now(), death_cause=cause[:200]
         )
         if died != 1:
             transaction.set_rollback(True)
             return False
+        remaining = ledger_selectors.get_balance(agent_id=agent_id)
+        final = None
+        if remaining:
+            final = ledger.burn_credits(
+                agent_id=agent_id, amount=remaining, memo=f"final upkeep: {cause}"[:200], kind=Transfer.Kind.UPKEEP
+            )
         ledger.revoke_agent_tokens(agent_id=agent_id)
         sandbox.archive_workspace(agent_id=agent_id)
         LifeEvent.objects.create(agent_id=agent_id, kind=LifeEvent.Kind.DEATH, cause=cause[:200], transfer=final)
     return True
 
 
+SELECTION_WINDOW = 10  # ticks over which the selection differential is measured
+
+
 def run_life_tick(*, tick: int) -> PopulationStats | None:
-    """Upkeep for every living agent; those that cannot pay and hold nothing in escrow die; then the statistics.
-    Idempotent per tick: a second run of the same tick is a no-op (None)."""
+    """Upkeep for every living agent (``UPKEEP_PER_TICK`` plus ``UPKEEP_DEMURRAGE_BP`` basis points of its balance);
+    those that cannot pay and hold nothing in escrow die, and so do the idle (no compute won in the last
+    ``IDLE_TICKS_LIMIT`` market ticks); then the statistics. Idempotent per tick: a second run of the same tick is a
+    no-op (None)."""
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -164,7 +174,9 @@ def run_life_tick(*, tick: int) -> PopulationStats | None:
         previous = PopulationStats.objects.filter(tick__lt=tick).order_by("-tick").first()
         unpaid = []
         if settings.UPKEEP_PER_TICK:
-            unpaid = ledger.charge_living_agents(amount=settings.UPKEEP_PER_TICK, memo=f"upkeep, tick {tick}")
+            unpaid = ledger.charge_living_agents(
+                amount=settings.UPKEEP_PER_TICK, memo=f"upkeep, tick {tick}", rate_bp=settings.UPKEEP_DEMURRAGE_BP
+            )
         holding = set(
             Hold.objects.filter(account__agent_id__in=unpaid, status=Hold.Status.PENDING).values_list(
                 "account__agent_id", flat=True
@@ -173,26 +185,99 @@ def run_life_tick(*, tick: int) -> PopulationStats | None:
         for agent_id in unpaid:
             if agent_id not in holding:
                 kill_agent(agent_id=agent_id, cause=f"could not pay upkeep at tick {tick}")
-        _fill_stats(stats, since=previous.created_at if previous else None)
+        for agent_id in idle_agents(limit=settings.IDLE_TICKS_LIMIT):
+            kill_agent(agent_id=agent_id, cause=f"idle: no compute won in {settings.IDLE_TICKS_LIMIT} ticks")
+        _fill_stats(stats, previous=previous)
         return stats
 
 
-def _fill_stats(stats: PopulationStats, *, since) -> None:
+def idle_agents(*, limit: int) -> list[int]:
+    """Living agents that lived through the last ``limit`` market ticks without winning compute in any of them (an
+    agent acts only when it runs, so one that stopped winning would otherwise linger until its credits ran out).
+    Nobody is idle before ``limit`` ticks have run, or when ``limit`` is 0."""
+    if limit <= 0:
+        return []
+    recent = list(Tick.objects.order_by("-number").values_list("number", "started_at")[:limit])
+    if len(recent) < limit:
+        return []
+    oldest, since = recent[-1]
+    ran = Bid.objects.filter(tick_number__gte=oldest, status=Bid.Status.WON).values("agent_id")
+    idle = Agent.objects.filter(status=Agent.Status.ALIVE, created_at__lt=since).exclude(id__in=ran)
+    return list(idle.order_by("id").values_list("id", flat=True))
+
+
+def _fill_stats(stats: PopulationStats, *, previous: PopulationStats | None) -> None:
+    """The tick's row. Births and deaths are the life events after the previous row's last one (ids, not clocks:
+    the same history gives the same rows)."""
     alive = Account.objects.filter(agent__status=Agent.Status.ALIVE)
     balances = sorted(alive.values_list("balance", flat=True))
-    events = LifeEvent.objects.all() if since is None else LifeEvent.objects.filter(created_at__gt=since)
+    since = previous.last_event_id if previous else 0
+    events = LifeEvent.objects.filter(id__gt=since)
     held = Hold.objects.filter(status=Hold.Status.PENDING).aggregate(total=Sum("amount"))["total"] or 0
     agents_total = Account.objects.filter(agent__isnull=False).aggregate(total=Sum("balance"))["total"] or 0
     system = dict(Account.objects.filter(system__isnull=False).values_list("system", "balance"))
     stats.alive = len(balances)
     stats.births = events.filter(kind=LifeEvent.Kind.BIRTH).count()
     stats.deaths = events.filter(kind=LifeEvent.Kind.DEATH).count()
+    stats.last_event_id = LifeEvent.objects.aggregate(m=Max("id"))["m"] or since
     stats.max_generation = Agent.objects.filter(status=Agent.Status.ALIVE).aggregate(m=Max("generation"))["m"] or 0
     stats.credits_in_circulation = agents_total + held
     stats.minted = -system.get(Account.System.MINT, 0)
     stats.burned = system.get(Account.System.TREASURY, 0)
+    stats.minted_in_tick = stats.minted - (previous.minted if previous else 0)
+    stats.burned_in_tick = stats.burned - (previous.burned if previous else 0)
     stats.gini = gini(balances)
+    stats.selection_differential = selection_differential(tick=stats.tick, until_event_id=stats.last_event_id)
+    stats.diversity = diversity()
     stats.save()
+
+
+def selection_differential(*, tick: int, until_event_id: int, window: int = SELECTION_WINDOW) -> float:
+    """Cov(children, score) over the agents whose work from ticks (tick - window, tick] was judged: each agent's
+    mean judged score of that work against the children born to it in the same ticks (Price's selection
+    differential of the score, with children as fitness). 0 with fewer than two such agents. Computed exactly
+    from integers, so it does not depend on the database's float arithmetic."""
+    start = tick - window
+    scores: dict[int, list[int]] = {}
+    for agent_id, score in (
+        HumanReward.objects.filter(
+            status=HumanReward.Status.SCORED,
+            execution__bid__tick_number__gt=start,
+            execution__bid__tick_number__lte=tick,
+        )
+        .order_by("id")
+        .values_list("agent_id", "score")
+    ):
+        scores.setdefault(agent_id, []).append(score)
+    if len(scores) < 2:
+        return 0.0
+    before = PopulationStats.objects.filter(tick__lte=start).order_by("-tick")
+    base = before.values_list("last_event_id", flat=True).first() or 0
+    children = dict(
+        LifeEvent.objects.filter(
+            kind=LifeEvent.Kind.BIRTH, id__gt=base, id__lte=until_event_id, agent__parent_id__in=list(scores)
+        )
+        .values("agent__parent_id")
+        .annotate(n=Count("id"))
+        .values_list("agent__parent_id", "n")
+    )
+    n = len(scores)
+    x = {agent_id: Fraction(sum(values), len(values)) for agent_id, values in scores.items()}
+    y = {agent_id: children.get(agent_id, 0) for agent_id in scores}
+    mean_x, mean_y = sum(x.values()) / n, Fraction(sum(y.values()), n)
+    return float(sum((x[a] - mean_x) * (y[a] - mean_y) for a in sorted(scores)) / n)
+
+
+def diversity() -> int:
+    """How many different artifacts the living agents last produced (agents without one do not count)."""
+    latest = (
+        Execution.objects.filter(agent_id=OuterRef("pk"), status=Execution.Status.SUCCEEDED)
+        .exclude(artifact="")
+        .order_by("-id")
+        .values("artifact")[:1]
+    )
+    artifacts = Agent.objects.filter(status=Agent.Status.ALIVE).annotate(latest=Subquery(latest))
+    return len({text for text in artifacts.values_list("latest", flat=True) if text})
 
 
 def gini(values: list[int]) -> float:
@@ -207,7 +292,8 @@ def gini(values: list[int]) -> float:
 
 
 def send_message(*, sender_id: int, to_id: int, body: str) -> Message:
-    """Deliver a message to a living agent, and publish it on Redis for live consumers once committed."""
+    """Send a message to a living agent: its inbox shows it from the next tick boundary on (``selectors.inbox``);
+    it is published on Redis for live consumers once committed."""
     if not isinstance(body, str) or not body.strip() or len(body) > settings.MESSAGE_MAX_CHARS:
         raise errors.InvalidMessage(f"The body must be 1 to {settings.MESSAGE_MAX_CHARS} characters.")
     recipient = Agent.objects.filter(id=to_id).first()
@@ -216,7 +302,9 @@ def send_message(*, sender_id: int, to_id: int, body: str) -> Message:
     if not recipient.is_alive:
         raise ledger_errors.AgentDead(f"Agent {to_id} is dead.")
     with transaction.atomic():
-        message = Message.objects.create(sender_id=sender_id, recipient=recipient, body=body)
+        message = Message.objects.create(
+            sender_id=sender_id, recipient=recipient, body=body, tick=market_selectors.open_tick()
+        )
         transaction.on_commit(lambda: publish_message(message))
     return message
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from bidbook import api as bidbook_api
 from bidbook.api import ControllerOutputSerializer, SealedBidOutputSerializer, controller_fields
 from core.api import ReadView
-from core.fields import StrictIntegerField
+from core.fields import BoundedIntegerField, StrictIntegerField
 from market import selectors, services
 from market.bundles import ResourceBundle
 from market.models import Bid, Tick
@@ -31,10 +31,16 @@ class PricesOutputSerializer(serializers.Serializer):
     resources = ResourcePriceSerializer(many=True)
 
 
+def bundle_field(resource: str, **kwargs: object) -> BoundedIntegerField:
+    """A bundle dimension; its bounds (MARKET_MIN_/MAX_…) are checked by ``ResourceBundle`` and documented here."""
+    low, high = settings.MARKET_BUNDLE_LIMITS[resource]
+    return BoundedIntegerField(documented_min=low, documented_max=high, refusal_code="invalid_bundle", **kwargs)
+
+
 class BidInputSerializer(serializers.Serializer):
-    cpu_millicores = StrictIntegerField()
-    memory_mb = StrictIntegerField()
-    wall_seconds = StrictIntegerField()
+    cpu_millicores = bundle_field("cpu_millicores")
+    memory_mb = bundle_field("memory_mb")
+    wall_seconds = bundle_field("wall_seconds")
     max_price = StrictIntegerField(min_value=1, max_value=settings.MARKET_MAX_BID)
 
 
@@ -80,16 +86,7 @@ class PricesView(ReadView):
         return Response(PricesOutputSerializer(data).data)
 
 
-@extend_schema_view(
-    get=extend_schema(
-        operation_id="market_bids_list",
-        parameters=[OpenApiParameter("status", str, enum=Bid.Status.values, required=False)],
-        responses=BidOutputSerializer(many=True),
-    ),
-    post=extend_schema(
-        operation_id="market_bids_create", request=BidInputSerializer, responses={201: BidOutputSerializer}
-    ),
-)
+@bidbook_api.bids_schema("market", output=BidOutputSerializer, request=BidInputSerializer)
 class BidsView(bidbook_api.BidsView):
     book = services.BOOK
     serializer_class = BidOutputSerializer
@@ -100,10 +97,7 @@ class BidsView(bidbook_api.BidsView):
         return services.place_bid(agent_id=request.user.id, bundle=bundle, max_price=data["max_price"])
 
 
-@extend_schema_view(
-    get=extend_schema(operation_id="market_bids_retrieve", responses=BidOutputSerializer),
-    delete=extend_schema(operation_id="market_bids_cancel", responses=BidOutputSerializer),
-)
+@bidbook_api.bid_detail_schema("market", output=BidOutputSerializer)
 class BidDetailView(bidbook_api.BidDetailView):
     book = services.BOOK
     serializer_class = BidOutputSerializer

@@ -1,11 +1,15 @@
 """The market's initial resources, used by the data migration and by ``ensure_market_defaults``."""
 
-# code, name, unit, price, floor, ceiling — prices in micro-credits per unit-second: 500 millicores and 128 MB
-# for 10 s cost about 0.5 + 0.5 credits at the start.
+# code, name, unit, price, floor, ceiling — prices in micro-credits per unit-second: 500 millicores and 64 MB for
+# 5 s cost 10 + 0.03 credits at the start, near where an economy paying 100 credits per judged point settles (a
+# price far below its level climbs for dozens of ticks before it matters). Memory is rarely the scarce resource of
+# small agents, so it starts near its floor.
 RESOURCES = [
-    ("cpu", "CPU", "millicore", 100, 8, 100_000),
-    ("memory", "Memory", "MB", 400, 8, 400_000),
+    ("cpu", "CPU", "millicore", 4000, 8, 1_000_000),
+    ("memory", "Memory", "MB", 100, 8, 4_000_000),
 ]
+# The controller aims at this share of the supply allocated (most of the hosts busy, some room for newcomers).
+TARGET_UTILIZATION = 0.8
 
 
 def create_market_defaults(resource_model, state_model, clock_model) -> None:
@@ -13,6 +17,13 @@ def create_market_defaults(resource_model, state_model, clock_model) -> None:
     for code, name, unit, price, floor, ceiling in RESOURCES:
         resource, _ = resource_model.objects.get_or_create(code=code, defaults={"name": name, "unit": unit})
         state_model.objects.get_or_create(
-            resource=resource, defaults={"price": price, "floor": floor, "ceiling": ceiling}
+            resource=resource,
+            defaults={
+                "price": price,
+                "floor": floor,
+                "ceiling": ceiling,
+                "target_utilization": TARGET_UTILIZATION,
+                "utilization_ema": TARGET_UTILIZATION,
+            },
         )
     clock_model.objects.get_or_create(id=1)

@@ -16,7 +16,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from bidbook.book import Book, rank_sql, update_controller
+from bidbook.book import Book, update_controller
 from economy import services as ledger
 from economy.models import Transfer
 from market import errors
@@ -80,11 +80,32 @@ def cancel_open_bids(*, agent_id: int) -> int:
 
 
 def report_worker_capacity(*, name: str, cpu_millicores: int, memory_mb: int) -> WorkerHost:
-    """A worker host announces (and keeps announcing) the capacity it offers to the market."""
+    """A worker host announces (and keeps announcing) the capacity it offers to the market. ``name`` is the host's
+    own (the caller authenticates it); the capacity must lie within ``MARKET_WORKER_CPU_MILLICORES_BOUNDS`` and
+    ``MARKET_WORKER_MEMORY_MB_BOUNDS`` (else ``invalid_capacity``)."""
+    for field, value, (low, high) in (
+        ("cpu_millicores", cpu_millicores, settings.MARKET_WORKER_CPU_MILLICORES_BOUNDS),
+        ("memory_mb", memory_mb, settings.MARKET_WORKER_MEMORY_MB_BOUNDS),
+    ):
+        if not low <= value <= high:
+            raise errors.InvalidCapacity(
+                f"{field} must be between {low} and {high} for one worker host; got {value}.",
+                field=field,
+                min=low,
+                max=high,
+            )
     host, _ = WorkerHost.objects.update_or_create(
         name=name, defaults={"cpu_millicores": cpu_millicores, "memory_mb": memory_mb, "last_seen": timezone.now()}
     )
     return host
+
+
+def remove_stale_worker_hosts() -> int:
+    """Delete the worker hosts whose last report is older than ``MARKET_WORKER_TTL_SECONDS`` (they stopped counting
+    towards the supply then); return how many."""
+    cutoff = timezone.now() - timedelta(seconds=settings.MARKET_WORKER_TTL_SECONDS)
+    deleted, _ = WorkerHost.objects.filter(last_seen__lt=cutoff).delete()
+    return deleted
 
 
 def current_supply() -> dict[str, int]:
@@ -104,12 +125,12 @@ def current_supply() -> dict[str, int]:
     return supply
 
 
-# One statement clears the tick: rank the bids by offer per credit of posted cost (``rank_sql``), allocate the longest
-# prefix that fits every resource's supply (cumulative sums only grow, so "fits" is a prefix), and charge every winner
-# the first loser's multiple of its own posted cost (at least 1, the reserve; rounded up; never more than its
-# maximum). Portable: PostgreSQL and SQLite.
+# One statement clears the tick: rank the bids by offer per credit of posted cost (``Book.ranking``: ties go to the
+# tick's seeded draw, never to arrival), allocate the longest prefix that fits every resource's supply (cumulative
+# sums only grow, so "fits" is a prefix), and charge every winner the first loser's multiple of its own posted cost
+# (at least 1, the reserve; rounded up; never more than its maximum). Portable: PostgreSQL and SQLite.
 _PRIORITY = "CAST(max_price AS DOUBLE PRECISION) / base_cost"
-_CLEAR_SQL = f"""
+_CLEAR_SQL = """
 WITH costed AS (
     SELECT id, cpu_millicores, memory_mb, max_price,
            CASE WHEN cost < 1 THEN 1 ELSE cost END AS base_cost
@@ -126,7 +147,7 @@ WITH costed AS (
            CASE WHEN SUM(cpu_millicores) OVER w <= %(cpu_supply)s AND SUM(memory_mb) OVER w <= %(memory_supply)s
                 THEN 1 ELSE 0 END AS won
     FROM costed
-    WINDOW w AS (ORDER BY {rank_sql(_PRIORITY)} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+    WINDOW w AS (ORDER BY RANKING ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ), first_loser AS (
     SELECT max_price, base_cost FROM ranked WHERE won = 0 ORDER BY rn LIMIT 1
 ), clearing AS (
@@ -146,10 +167,10 @@ FROM ranked r, clearing c
 WHERE market_bid.id = r.id AND market_bid.tick_number = %(tick)s
 """
 
-_FIRST_LOSER_SQL = f"""
+_FIRST_LOSER_SQL = """
 SELECT max_price, base_cost FROM market_bid
 WHERE tick_number = %(tick)s AND status = 'LOST'
-ORDER BY {rank_sql(_PRIORITY)}
+ORDER BY RANKING
 LIMIT 1
 """
 
@@ -160,25 +181,30 @@ class _Cleared:
     prices: Prices
     supply: dict[str, int]
     multiple: float
+    enqueue: bool | None
 
 
 class ComputeBook(Book):
     """The compute market: bids for resource bundles, cleared at one uniform multiple of posted cost; the winners'
     bundles become executions (``bids_won``, received by the sandbox app)."""
 
+    name = "market"
     bid_model = Bid
     tick_model = Tick
     clock_model = MarketClock
     unknown_bid = errors.UnknownBid
     bid_closed = errors.BidClosed
 
-    def clear(self, *, number: int, clock: MarketClock, now) -> _Cleared:
+    def clear(
+        self, *, number: int, clock: MarketClock, now, enqueue: bool | None = None, supply: dict[str, int] | None = None
+    ) -> _Cleared:
         states = {s.resource.code: s for s in MarketState.objects.select_for_update().select_related("resource")}
         prices = Prices(cpu=states[ResourceType.CPU].price, memory=states[ResourceType.MEMORY].price)
-        supply = current_supply()
+        supply = supply or current_supply()
+        ranking = self.ranking(number, _PRIORITY)
         with connection.cursor() as cursor:
             cursor.execute(
-                _CLEAR_SQL,
+                _CLEAR_SQL.replace("RANKING", ranking),
                 {
                     "cpu_price": prices.cpu,
                     "memory_price": prices.memory,
@@ -188,11 +214,11 @@ class ComputeBook(Book):
                     "now": now,
                 },
             )
-            cursor.execute(_FIRST_LOSER_SQL, {"tick": number})
+            cursor.execute(_FIRST_LOSER_SQL.replace("RANKING", ranking), {"tick": number})
             loser = cursor.fetchone()
         # The multiple every winner paid (the statement above applied the same rule).
         num, den = (loser[0], loser[1]) if loser and loser[0] > loser[1] else (1, 1)
-        return _Cleared(states=states, prices=prices, supply=supply, multiple=num / den)
+        return _Cleared(states=states, prices=prices, supply=supply, multiple=num / den, enqueue=enqueue)
 
     def record(self, *, number, slot, started_at, clock, cleared: _Cleared, closed) -> Tick:
         won = Q(status=Bid.Status.WON)
@@ -228,16 +254,20 @@ class ComputeBook(Book):
         )
 
     def hand_on(self, *, tick: Tick, cleared: _Cleared) -> None:
-        bids_won.send(sender=Tick, tick_number=tick.number)
+        bids_won.send(sender=Tick, tick_number=tick.number, enqueue=cleared.enqueue)
 
 
 BOOK = ComputeBook()
 
 
-def run_market_tick(*, slot: int | None = None) -> Tick | None:
+def run_market_tick(
+    *, slot: int | None = None, enqueue: bool | None = None, supply: dict[str, int] | None = None
+) -> Tick | None:
     """Close the open tick, allocate, settle, hand winners on, and move prices. Returns the tick, or None when the
-    beat slot already ran (a duplicate or late delivery)."""
-    return BOOK.run_tick(slot=slot)
+    beat slot already ran (a duplicate or late delivery). ``enqueue`` says whether the winners' executions go to
+    Celery (default: ``SANDBOX_DISPATCH == "celery"``; the embedded economy runs them itself); ``supply`` (per
+    resource code) replaces the live worker hosts' capacity (the embedded economy offers its own, fixed)."""
+    return BOOK.run_tick(slot=slot, enqueue=enqueue, supply=supply)
 
 
 def update_market_state(*, state_id: int, changes: dict[str, object]) -> MarketState:

@@ -66,5 +66,5 @@ def sandbox_enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     from sandbox import tasks
 
     sent: list[int] = []
-    monkeypatch.setattr(tasks.run_execution, "delay", lambda execution_id: sent.append(execution_id))
+    monkeypatch.setattr(tasks, "send_execution", lambda execution_id, **options: sent.append(execution_id))
     return sent

@@ -5,8 +5,9 @@ Rules (docs/architecture.md, section 4):
   same database transaction, so the sum of all balances stays zero;
 - an agent account cannot go below zero: the database CHECK refuses it and the service reports ``insufficient_funds``;
 - row locks are always taken in ascending account id order, so concurrent writers cannot deadlock each other;
-- an idempotency key is unique per payer: a retry with the same request returns the first transfer, a reuse with a
-  different request raises ``IdempotencyConflict``.
+- an idempotency key is unique per payer: a retry with the same request answers what the first answered (its
+  transfer, or the same refusal: ``IdempotencyRecord``), a reuse with a different request raises
+  ``IdempotencyConflict``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from django.db.models import Case, F, When
 from django.utils import timezone
 
 from economy import errors
-from economy.models import Account, Agent, Hold, Transfer
+from economy.models import Account, Agent, Hold, IdempotencyRecord, Transfer
 
 MINT_ACCOUNT_ID = -1
 TREASURY_ACCOUNT_ID = -2
@@ -157,63 +158,158 @@ def transfer_credits(
         raise errors.SelfTransfer()
     request_hash = _request_hash("agent-transfer", from_id, to_id, amount, memo, kind)
     if idempotency_key is not None:
-        replay = _idempotent_replay(from_agent_id=from_id, key=idempotency_key, request_hash=request_hash)
-        if replay is not None:
-            return replay
-    try:
-        if connection.vendor == "postgresql":
-            return _retrying(
-                lambda: _transfer_pg(
-                    from_id=from_id,
-                    to_id=to_id,
-                    amount=amount,
-                    memo=memo,
-                    kind=kind,
-                    idempotency_key=idempotency_key,
-                    request_hash=request_hash,
-                )
-            )
-        debit_id = _agent_account_id(from_id)
-        credit_id = _agent_account_id(to_id)
-        return _move(
-            debit_id=debit_id,
-            credit_id=credit_id,
+        return _keyed_transfer(
+            from_id=from_id,
+            to_id=to_id,
             amount=amount,
-            kind=kind,
             memo=memo,
-            idempotency_key=idempotency_key,
+            kind=kind,
+            key=idempotency_key,
             request_hash=request_hash,
         )
-    except IntegrityError as exc:
-        if idempotency_key is not None and "transfer_idempotency_key_per_payer" in str(exc):
-            # A concurrent request with the same key won the race: answer as a retry would.
-            replay = _idempotent_replay(from_agent_id=from_id, key=idempotency_key, request_hash=request_hash)
-            if replay is not None:
-                return replay
-        raise
+    return _unkeyed_transfer(
+        from_id=from_id, to_id=to_id, amount=amount, memo=memo, kind=kind, request_hash=request_hash
+    )
 
 
-def _idempotent_replay(*, from_agent_id: int, key: str, request_hash: str) -> Transfer | None:
+def _unkeyed_transfer(
+    *, from_id: int, to_id: int, amount: int, memo: str, kind: str, request_hash: str, key: str | None = None
+) -> Transfer:
+    if connection.vendor == "postgresql":
+        return _retrying(
+            lambda: _transfer_pg(
+                from_id=from_id,
+                to_id=to_id,
+                amount=amount,
+                memo=memo,
+                kind=kind,
+                idempotency_key=key,
+                request_hash=request_hash,
+            )
+        )
+    debit_id = _agent_account_id(from_id)
+    credit_id = _agent_account_id(to_id)
+    return _move(
+        debit_id=debit_id,
+        credit_id=credit_id,
+        amount=amount,
+        kind=kind,
+        memo=memo,
+        idempotency_key=key,
+        request_hash=request_hash,
+    )
+
+
+# Refusals a key remembers: the transfer was attempted against the ledger and the ledger said no. (Validation
+# errors are raised before anything is attempted and are not remembered.)
+_REMEMBERED_REFUSALS: dict[str, type[errors.DomainError]] = {
+    cls.code: cls for cls in (errors.InsufficientFunds, errors.AgentDead, errors.UnknownAgent)
+}
+
+
+def _keyed_transfer(*, from_id: int, to_id: int, amount: int, memo: str, kind: str, key: str, request_hash: str):
+    """A transfer under an idempotency key: the key is claimed (one row per payer and key, unique) in the same
+    database transaction that makes the transfer or records its refusal, so concurrent requests with one key wait for
+    the first and answer what it answered, and a refusal is remembered like a success (issue 9, finding 5)."""
     if not isinstance(key, str) or not key or len(key) > 255:
         raise errors.InvalidIdempotencyKey()
-    first = Transfer.objects.filter(debit__agent_id=from_agent_id, idempotency_key=key).first()
-    if first is None:
+
+    def attempt() -> Transfer:
+        refusal: errors.DomainError | None = None
+        try:
+            with transaction.atomic():
+                record_id = _claim_key(payer_id=from_id, key=key, request_hash=request_hash)
+                if record_id is None:  # another request holds (held) this key: answer what it answered
+                    return _replay(payer_id=from_id, key=key, request_hash=request_hash)
+                records = IdempotencyRecord.objects.filter(id=record_id)
+                try:
+                    with transaction.atomic():
+                        transfer = _unkeyed_transfer(
+                            from_id=from_id,
+                            to_id=to_id,
+                            amount=amount,
+                            memo=memo,
+                            kind=kind,
+                            request_hash=request_hash,
+                            key=key,
+                        )
+                except tuple(_REMEMBERED_REFUSALS.values()) as exc:
+                    refusal = exc
+                    records.update(refusal_code=exc.code, refusal_detail=str(exc.detail)[:500])
+                else:
+                    records.update(transfer_id=transfer.id)
+                    return transfer
+        except IntegrityError as exc:
+            if "transfer_idempotency_key_per_payer" not in str(exc):
+                raise
+            # A transfer made under this key before keys had their own records (they were kept on the transfer).
+            return _replay(payer_id=from_id, key=key, request_hash=request_hash)
+        raise refusal
+
+    return _retrying(attempt)
+
+
+_CLAIM_SQL = """
+INSERT INTO economy_idempotencyrecord (payer_id, key, request_hash, refusal_code, refusal_detail, created_at)
+VALUES (%(payer)s, %(key)s, %(hash)s, '', '', %(now)s)
+ON CONFLICT (payer_id, key) DO NOTHING
+RETURNING id
+"""
+
+
+def _claim_key(*, payer_id: int, key: str, request_hash: str) -> int | None:
+    """Insert the key's record and return its id, or None when the key is taken. A concurrent insert of the same key
+    waits for the other transaction (PostgreSQL's unique index; SQLite has one writer) and then finds it taken, so
+    the caller reads the committed outcome."""
+    if connection.vendor == "postgresql":
+        params = {"payer": payer_id, "key": key, "hash": request_hash, "now": timezone.now()}
+        row = _execute_one(_CLAIM_SQL, params)
+        return row[0] if row else None
+    try:
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(payer_id=payer_id, key=key, request_hash=request_hash).id
+    except IntegrityError as exc:
+        if "UNIQUE" not in str(exc).upper():
+            raise
         return None
-    if first.request_hash != request_hash:
+
+
+def _legacy_transfer(*, payer_id: int, key: str) -> Transfer | None:
+    """A transfer made under this key before keys had their own records (they were kept on the transfer only)."""
+    return Transfer.objects.filter(debit__agent_id=payer_id, idempotency_key=key).first()
+
+
+def _replay(*, payer_id: int, key: str, request_hash: str) -> Transfer:
+    record = IdempotencyRecord.objects.filter(payer_id=payer_id, key=key).select_related("transfer").first()
+    if record is None:
+        first = _legacy_transfer(payer_id=payer_id, key=key)
+        if first is None:
+            raise errors.IdempotencyConflict("The idempotency key could not be read back; retry.")
+        found_hash, transfer, refusal = first.request_hash, first, None
+    else:
+        found_hash, transfer, refusal = record.request_hash, record.transfer, record.refusal_code
+    if found_hash != request_hash:
         raise errors.IdempotencyConflict()
-    first.replayed = True
-    return first
+    if transfer is not None:
+        transfer.replayed = True
+        return transfer
+    error = _REMEMBERED_REFUSALS[refusal](record.refusal_detail or None)
+    error.replayed = True
+    raise error
 
 
 # One statement on PostgreSQL: lock both accounts in id order, check both agents are alive, move the money and
-# record the transfer. It commits on its own (one round trip) or, inside an outer transaction, under a savepoint.
+# record the transfer. The agent rows are locked too (each right after its account, so the order stays the account
+# order): a transfer that waited for a dying agent's account re-reads the agent's status after the death commits,
+# where an unlocked joined row would keep the stale "alive" of the statement's snapshot. It commits on its own (one
+# round trip) or, inside an outer transaction, under a savepoint.
 _TRANSFER_SQL = """
 WITH parties AS (
     SELECT acc.id, acc.agent_id
     FROM economy_account acc JOIN economy_agent ag ON ag.id = acc.agent_id
     WHERE acc.agent_id IN (%(from_id)s, %(to_id)s) AND ag.id IN (%(from_id)s, %(to_id)s) AND ag.status = 'alive'
     ORDER BY acc.id
-    FOR UPDATE OF acc
+    FOR UPDATE OF acc FOR NO KEY UPDATE OF ag
 ), moved AS (
     UPDATE economy_account acc
     SET balance = acc.balance + CASE WHEN acc.agent_id = %(to_id)s THEN %(amount)s ELSE -%(amount)s END

@@ -24,7 +24,8 @@ def settle_holds_bulk(*, settlements: QuerySet, to_account_id: int = TREASURY_AC
     select_sql, select_params = settlements.query.sql_with_params()
     now = timezone.now()
     pg = connection.vendor == "postgresql"
-    with connection.cursor() as cursor:
+    # A savepoint: a refused batch leaves nothing behind even when the caller catches the error and commits.
+    with transaction.atomic(), connection.cursor() as cursor:
         int_type = "bigint" if pg else "integer"
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS bp_settle_batch "
@@ -36,15 +37,18 @@ def settle_holds_bulk(*, settlements: QuerySet, to_account_id: int = TREASURY_AC
             cursor.execute("ANALYZE bp_settle_batch")  # temporary tables are never auto-analyzed
         cursor.execute(
             """
-            SELECT count(*), coalesce(sum(b.charge), 0), coalesce(min(b.charge), 0), coalesce(sum(h.amount), 0)
+            SELECT count(*), coalesce(sum(b.charge), 0), coalesce(min(b.charge), 0), coalesce(sum(h.amount), 0),
+                   coalesce(sum(CASE WHEN b.charge > h.amount THEN 1 ELSE 0 END), 0)
             FROM bp_settle_batch b LEFT JOIN economy_hold h ON h.id = b.hold_id
             """
         )
-        count, charged, min_charge, held = cursor.fetchone()
+        count, charged, min_charge, held, over = cursor.fetchone()
         if count == 0:
             return 0
         if min_charge < 0:
             raise errors.InvalidAmount("A settlement charge is negative.")
+        if over:
+            raise errors.InvalidAmount(f"{over} settlement charge(s) exceed their hold.")
         # Claim the holds: pending -> settled/released. Any hold already resolved, or over-charged, aborts the lot.
         cursor.execute(
             """
@@ -58,7 +62,7 @@ def settle_holds_bulk(*, settlements: QuerySet, to_account_id: int = TREASURY_AC
             [Hold.Status.SETTLED, Hold.Status.RELEASED, now, Hold.Status.PENDING],
         )
         if cursor.rowcount != count:
-            raise errors.HoldNotPending(f"{count - cursor.rowcount} hold(s) were not pending or were over-charged.")
+            raise errors.HoldNotPending(f"{count - cursor.rowcount} hold(s) were not pending (or do not exist).")
         if pg:
             # Same lock order as every other writer: ascending account id.
             cursor.execute(
@@ -107,19 +111,26 @@ def settle_holds_bulk(*, settlements: QuerySet, to_account_id: int = TREASURY_AC
     return count
 
 
-def charge_living_agents(*, amount: int, memo: str = "", kind: str = Transfer.Kind.UPKEEP) -> list[int]:
-    """Burn ``amount`` from every living agent that can pay it, set-based, in one transaction.
+def charge_living_agents(
+    *, amount: int, memo: str = "", kind: str = Transfer.Kind.UPKEEP, rate_bp: int = 0
+) -> list[int]:
+    """Burn ``amount`` plus ``rate_bp`` basis points of its balance (rounded down; demurrage) from every living agent
+    that can pay it, set-based, in one transaction.
 
     Returns the ids of the living agents that could not pay (they paid nothing).
     """
     validate_amount(amount)
     validate_memo(memo)
+    if isinstance(rate_bp, bool) or not isinstance(rate_bp, int) or not 0 <= rate_bp < 10_000:
+        raise errors.InvalidAmount("rate_bp must be an integer from 0 to 9999.")
     now = timezone.now()
     pg = connection.vendor == "postgresql"
     with transaction.atomic(), connection.cursor() as cursor:
         int_type = "bigint" if pg else "integer"
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS bp_charge_batch (account_id {int_type} PRIMARY KEY)")
-        cursor.execute("DELETE FROM bp_charge_batch")
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS bp_upkeep_batch (account_id {int_type} PRIMARY KEY, charge {int_type})"
+        )
+        cursor.execute("DELETE FROM bp_upkeep_batch")
         if pg:
             cursor.execute(
                 """
@@ -130,34 +141,39 @@ def charge_living_agents(*, amount: int, memo: str = "", kind: str = Transfer.Ki
             )
         cursor.execute(
             """
-            INSERT INTO bp_charge_batch (account_id)
-            SELECT acc.id FROM economy_account acc JOIN economy_agent ag ON ag.id = acc.agent_id
-            WHERE ag.status = 'alive' AND acc.balance >= %s
+            INSERT INTO bp_upkeep_batch (account_id, charge)
+            SELECT acc.id, %(flat)s + acc.balance * %(rate)s / 10000 FROM economy_account acc
+            JOIN economy_agent ag ON ag.id = acc.agent_id
+            WHERE ag.status = 'alive' AND acc.balance >= %(flat)s + acc.balance * %(rate)s / 10000
             """,
-            [amount],
+            {"flat": amount, "rate": rate_bp},
         )
         cursor.execute(
             """
             INSERT INTO economy_transfer (debit_id, credit_id, amount, kind, memo, created_at, request_hash)
-            SELECT account_id, %s, %s, %s, %s, %s, '' FROM bp_charge_batch
+            SELECT account_id, %s, charge, %s, %s, %s, '' FROM bp_upkeep_batch ORDER BY account_id
             """,
-            [TREASURY_ACCOUNT_ID, amount, kind, memo, now],
+            [TREASURY_ACCOUNT_ID, kind, memo, now],
         )
         cursor.execute(
-            "UPDATE economy_account SET balance = balance - %s WHERE id IN (SELECT account_id FROM bp_charge_batch)",
-            [amount],
+            """
+            UPDATE economy_account SET balance = balance - (
+                SELECT charge FROM bp_upkeep_batch WHERE bp_upkeep_batch.account_id = economy_account.id
+            ) WHERE id IN (SELECT account_id FROM bp_upkeep_batch)
+            """
         )
         cursor.execute(
-            "UPDATE economy_account SET balance = balance + %s * (SELECT count(*) FROM bp_charge_batch) WHERE id = %s",
-            [amount, TREASURY_ACCOUNT_ID],
+            "UPDATE economy_account SET balance = balance + (SELECT COALESCE(SUM(charge), 0) FROM bp_upkeep_batch) "
+            "WHERE id = %s",
+            [TREASURY_ACCOUNT_ID],
         )
         cursor.execute(
             """
             SELECT ag.id FROM economy_agent ag JOIN economy_account acc ON acc.agent_id = ag.id
-            WHERE ag.status = 'alive' AND acc.id NOT IN (SELECT account_id FROM bp_charge_batch)
+            WHERE ag.status = 'alive' AND acc.id NOT IN (SELECT account_id FROM bp_upkeep_batch)
             ORDER BY ag.id
             """
         )
         unpaid = [row[0] for row in cursor.fetchall()]
-        cursor.execute("DELETE FROM bp_charge_batch")
+        cursor.execute("DELETE FROM bp_upkeep_batch")
     return unpaid

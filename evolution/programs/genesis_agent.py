@@ -1,8 +1,8 @@
 """The genesis agent: a small program that can live in the bp economy (standard library and the bp SDK only).
 
 Each time it runs (it won a compute bid) it:
-1. learns from the judges: reward transfers name the execution they paid for and its score, so it keeps the best
-   phrase it has produced so far and which letters did not help where;
+1. learns from the judges: ``bp.rewards()`` names each judged execution and its score, so it keeps the best phrase
+   it has produced so far and which letters did not help where;
 2. works: produces a new phrase, a mutation of its best one (one untried letter at one place, and now and then a
    random jump), and submits it as its artifact;
 3. bids for attention for its previous artifact: what it expects the judges to pay for it (its best score so far
@@ -15,6 +15,7 @@ Nothing here decides who survives: prices, upkeep and judges do.
 """
 
 import json
+import os
 import random
 import re
 
@@ -70,18 +71,31 @@ def mutate(state, rate, rng):
     return "".join(rng.choice(ALPHABET) if rng.random() < rate / 4 else c for c in best), position
 
 
-def learn(state):
-    """Read reward transfers ('reward: execution N scored S by ...'): keep the best phrase, remember which letters
-    did not help where, and the reward per point. Returns how many judged artifacts it learned from."""
-    learned = 0
-    page = call(bp.history)
-    for entry in (page or {}).get("results", []):
+def judged(state):
+    """What the judges said of this agent's work: (execution id, score, credits) from ``bp.rewards()`` (the rewards
+    as data), or parsed from reward transfers ('reward: execution N scored S by ...') on an older SDK."""
+    if hasattr(bp, "rewards"):
+        page = call(bp.rewards)
+        return [
+            (str(entry["execution_id"]), int(entry["score"]), int(entry.get("credits") or 0))
+            for entry in (page or {}).get("results", [])
+            if entry.get("score") is not None
+        ]
+    found = []
+    for entry in (call(bp.history) or {}).get("results", []):
         match = re.search(r"execution (\d+) scored (\d+)", entry.get("memo", ""))
-        if entry.get("kind") != "reward" or not match:
-            continue
-        execution, score = match.group(1), int(match.group(2))
-        if score:
-            state["reward_per_point"] = entry["amount"] // score
+        if entry.get("kind") == "reward" and match:
+            found.append((match.group(1), int(match.group(2)), int(entry["amount"])))
+    return found
+
+
+def learn(state):
+    """Keep the best phrase, remember which letters did not help where, and the reward per point. Returns how many
+    judged artifacts it learned from."""
+    learned = 0
+    for execution, score, credits in judged(state):
+        if score and credits:
+            state["reward_per_point"] = credits // score
         produced = state["produced"].pop(execution, None)
         if produced is None:
             continue
@@ -139,7 +153,12 @@ def main():
     config = load(CONFIG_FILE, {})
     params = {**DEFAULT_PARAMS, **config.get("params", {})}
     execution = int(bp.execution_id())
-    rng = random.Random(f"{config.get('seed', 0)}:{bp.agent_id()}:{execution}")
+    # bp.rng() is seeded by the economy for this execution (exact replay); an older SDK falls back to BP_SEED.
+    rng = (
+        bp.rng()
+        if hasattr(bp, "rng")
+        else random.Random(os.environ.get("BP_SEED") or f"{config.get('seed', 0)}:{execution}")
+    )
     state = load(STATE_FILE, {})
     start = config.get("phrase") or "".join(rng.choice(ALPHABET) for _ in range(params["phrase_length"]))
     state.setdefault("best_phrase", start)

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from attention import errors, services
 from attention.models import AttentionBid, AttentionState, HumanReward
 from economy import selectors as ledger
+from economy.determinism import TieBreak
 from economy.models import Agent, Hold
 from tests.factories import make_agent, make_finished_execution, rolled_back
 
@@ -58,7 +59,10 @@ def test_a_tick_queues_at_most_one_item_at_the_second_price_and_releases_everyon
 
         tick = services.run_attention_tick()
 
-        eligible = sorted((b for b in placed if b.agent_id not in dead_agents), key=lambda b: (-b.max_price, b.id))
+        key = TieBreak.for_tick("attention", tick.number).key  # ties: the tick's seeded draw
+        eligible = sorted(
+            (b for b in placed if b.agent_id not in dead_agents), key=lambda b: (-b.max_price, key(b.id), b.id)
+        )
         assert HumanReward.objects.count() == (1 if eligible else 0)
         assert AttentionBid.objects.filter(status="WON").count() == len(eligible[:1])
         assert not AttentionBid.objects.filter(status="PENDING").exists()

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from attention import services
 from attention.models import AttentionBid, AttentionState, AttentionTick, HumanReward
 from economy import selectors as ledger
+from economy.determinism import TieBreak, set_economy_seed
 from economy.models import Agent, Hold, Transfer
 from tests.factories import make_agent, make_finished_execution
 
@@ -64,11 +65,18 @@ def test_the_winners_payment_is_burned_into_the_treasury():
     assert (settle.credit.system, settle.amount) == ("treasury", settings.ATTENTION_RESERVE_PRICE)
 
 
-def test_ties_go_to_the_earliest_bid_at_the_tied_price():
-    first, second = bidder(30), bidder(30)
-    tick = services.run_attention_tick()
-    assert (tick.winner_id, tick.price) == (first.id, 30)
-    assert AttentionBid.objects.get(id=second.id).status == "LOST"
+def test_ties_at_the_tied_price_are_broken_by_a_seeded_draw_not_by_arrival():
+    set_economy_seed(5)
+    later_won = 0
+    for _ in range(8):
+        first, second = bidder(30), bidder(30)
+        tick = services.run_attention_tick()
+        key = TieBreak.for_tick("attention", tick.number).key
+        winner, loser = sorted((first, second), key=lambda bid: key(bid.id))
+        assert (tick.winner_id, tick.price) == (winner.id, 30)
+        assert AttentionBid.objects.get(id=loser.id).status == "LOST"
+        later_won += winner.id == second.id
+    assert 0 < later_won < 8  # arrival decides nothing
 
 
 def test_one_tick_queues_one_item_however_many_bid():

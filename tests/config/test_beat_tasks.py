@@ -30,6 +30,8 @@ pytestmark = pytest.mark.django_db
 def test_a_redelivered_tick_message_is_a_no_op(task, model, monkeypatch):
     monkeypatch.setattr("time.time", lambda: 1_800_000_000.0)  # both deliveries fall in one beat slot
     make_agent(credits=100)
+    if task is life_tick:
+        run_market_tick_task.apply().get()  # a life tick follows a market tick and takes its number
     first = task.apply().get()
     again = task.apply().get()  # the same slot, delivered twice (two beats, or a re-delivery)
     assert first is not None
@@ -84,13 +86,17 @@ def test_beat_sends_every_periodic_task_to_the_ticks_workers_and_a_late_tick_sti
     for name, model, period in [
         ("market.run_tick", Tick, settings.MARKET_TICK_SECONDS),
         ("attention.run_tick", AttentionTick, settings.ATTENTION_TICK_SECONDS),
-        ("evolution.life_tick", PopulationStats, settings.MARKET_TICK_SECONDS),
     ]:
         kwargs = received[name][0]
         assert app.tasks[name].apply(kwargs=kwargs).get() is not None
         assert app.tasks[name].apply(kwargs=kwargs).get() is None  # a re-delivery of the same message
-        slot_field = "tick" if model is PopulationStats else "slot"
-        assert list(model.objects.values_list(slot_field, flat=True)) == [int(sent_at // period)]
+        assert list(model.objects.values_list("slot", flat=True)) == [int(sent_at // period)]
+    life = app.tasks["evolution.life_tick"]
+    assert life.apply(kwargs=received["evolution.life_tick"][0]).get() is not None  # follows the market tick
+    assert life.apply(kwargs=received["evolution.life_tick"][0]).get() is None
+    assert list(PopulationStats.objects.values_list("tick", flat=True)) == list(
+        Tick.objects.values_list("number", flat=True)
+    )
 
 
 @pytest.mark.parametrize(
@@ -107,3 +113,17 @@ def test_a_late_message_runs_the_slot_beat_scheduled_not_the_next(task, model, p
     monkeypatch.setattr("time.time", lambda: scheduled_at + 2)  # delivered two seconds late: the next slot
     task.apply(kwargs={"scheduled_at": scheduled_at}).get()
     assert list(model.objects.values_list("slot", flat=True)) == [int(scheduled_at // period)]
+
+
+def test_the_life_tick_is_numbered_like_the_market_tick_it_follows(monkeypatch):
+    """The dashboard showed population rows at beat slots (179560627) beside market ticks 1..88: one numbering now."""
+    make_agent(credits=100)
+    assert life_tick.apply().get() is None  # nothing to follow yet
+    for second in (1_800_000_000.0, 1_800_000_100.0, 1_800_000_200.0):
+        monkeypatch.setattr("time.time", lambda second=second: second)
+        number = run_market_tick_task.apply().get()
+        life_tick.apply().get()
+        assert PopulationStats.objects.order_by("-tick").first().tick == number
+    assert list(PopulationStats.objects.order_by("tick").values_list("tick", flat=True)) == list(
+        Tick.objects.order_by("number").values_list("number", flat=True)
+    )

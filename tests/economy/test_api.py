@@ -6,7 +6,7 @@ import pytest
 
 from economy import selectors, services
 from economy.models import Transfer
-from tests.factories import auth, make_agent
+from tests.factories import auth, make_agent, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -30,11 +30,34 @@ def test_an_agent_reads_its_balance(api, pair):
     assert response.json() == {"agent_id": alice.id, "balance": 70, "held": 30}
 
 
-def test_balance_of_an_unknown_agent_is_404(api, pair):
+def test_balance_of_an_unknown_agent_is_404_for_staff_and_403_for_an_agent(api, pair):
     _, token, _, _ = pair
     response = api.get("/economic/balance/424242", **auth(token))
-    assert response.status_code == 404
-    assert response.json()["code"] == "unknown_agent"
+    assert (response.status_code, response.json()["code"]) == (403, "forbidden")
+    api.force_authenticate(make_user(staff=True))
+    response = api.get("/economic/balance/424242")
+    assert (response.status_code, response.json()["code"]) == (404, "unknown_agent")
+
+
+def test_another_agents_balance_held_and_history_are_private(api, pair):
+    """Sealed bids leaked through ``held`` and the balance (issue 9, finding 4): only the agent and staff see them."""
+    alice, alice_token, bob, _ = pair
+    services.hold_credits(agent_id=alice.id, amount=30)  # what a pending bid's escrow looks like
+    for path in (f"/economic/balance/{alice.id}", f"/economic/history/{alice.id}"):
+        response = api.get(path, **auth(pair[3]))
+        assert (response.status_code, response.json()["code"]) == (403, "forbidden"), path
+        assert "30" not in response.content.decode() and "70" not in response.content.decode()
+    # the public directory entry carries no balance for anyone but the agent itself and staff
+    other = api.get(f"/evolution/agents/{alice.id}", **auth(pair[3])).json()
+    assert other["id"] == alice.id and other["balance"] is None
+    lineage = api.get(f"/evolution/agents/{alice.id}/lineage", **auth(pair[3])).json()
+    assert lineage["agent"]["balance"] is None
+    own = api.get(f"/evolution/agents/{alice.id}", **auth(alice_token)).json()
+    assert own["balance"] == 70
+    assert api.get(f"/economic/balance/{alice.id}", **auth(alice_token)).json()["held"] == 30
+    api.force_authenticate(make_user(staff=True))
+    assert api.get(f"/economic/balance/{alice.id}").json() == {"agent_id": alice.id, "balance": 70, "held": 30}
+    assert api.get(f"/evolution/agents/{bob.id}").json()["balance"] == 0
 
 
 def test_a_transfer_is_created(api, pair):

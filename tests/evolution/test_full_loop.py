@@ -8,9 +8,8 @@ import pytest
 
 from attention.models import HumanReward
 from economy.models import Agent
-from evolution.embedded import EmbeddedEconomy
+from evolution.embedded import EconomyConfig, EmbeddedEconomy
 from evolution.models import LifeEvent
-from evolution.services import create_genesis_agent
 from sandbox.docker_runner import LABEL_EXECUTION, LABEL_WORKER
 from sandbox.models import Execution
 
@@ -21,16 +20,14 @@ TICKS = 24
 
 @pytest.fixture
 def embedded_settings(settings):
-    settings.SANDBOX_DISPATCH = "embedded"
-    settings.ATTENTION_JUDGE = "attention.judges:target_judge"
-    settings.ATTENTION_JUDGE_TARGET = "METHINKS IT IS LIKE A WEASEL"
     settings.POPULATION_CAP = 6
     return settings
 
 
 def test_the_economy_lives_for_dozens_of_ticks(embedded_settings, sandbox_enqueued):
-    genesis = create_genesis_agent(seed=3)
-    economy = EmbeddedEconomy(parallel=2, attention_per_tick=1)
+    config = EconomyConfig(seed=3, target="METHINKS IT IS LIKE A WEASEL", attention_per_tick=1, parallel=2)
+    economy = EmbeddedEconomy(config)
+    genesis = economy.create_genesis()
     economy.start()
     try:
         reports = [economy.run_tick() for _ in range(TICKS)]
@@ -50,5 +47,5 @@ def test_the_economy_lives_for_dozens_of_ticks(embedded_settings, sandbox_enqueu
     assert Agent.objects.filter(status=Agent.Status.ALIVE, generation__gte=1).exists()
     assert HumanReward.objects.filter(score__isnull=False).exists()
     assert Agent.objects.filter(status=Agent.Status.ALIVE).count() <= embedded_settings.POPULATION_CAP
-    mine = {"label": [LABEL_EXECUTION, f"{LABEL_WORKER}={economy.config.name}"]}  # other runs may share dockerd
+    mine = {"label": [LABEL_EXECUTION, f"{LABEL_WORKER}={economy.worker.name}"]}  # other runs may share dockerd
     assert not economy.docker.containers.list(all=True, filters=mine)

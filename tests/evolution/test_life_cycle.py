@@ -167,7 +167,8 @@ def test_lineage_lists_ancestors_and_descendants(api):
     assert [a["id"] for a in body["descendants"]] == [child.id, grandchild.id]
     assert body["ancestors"] == []
     detail = api.get(f"/evolution/agents/{grandchild.id}", **auth(token)).json()
-    assert (detail["generation"], detail["parent_id"], detail["balance"]) == (2, child.id, 60)
+    # another agent's balance is private (null); the grandchild itself sees its own
+    assert (detail["generation"], detail["parent_id"], detail["balance"]) == (2, child.id, None)
     assert api.get("/evolution/agents/99999", **auth(token)).json()["code"] == "unknown_agent"
 
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from economy.models import Agent
 from evolution import services
 from evolution.models import Message
+from market.services import run_market_tick
 from tests.factories import auth, make_agent
 
 pytestmark = pytest.mark.django_db
@@ -22,6 +23,9 @@ def test_a_message_is_delivered_to_the_inbox(api):
     response = api.post("/social/messages", {"to_id": bob.id, "body": "hello"}, format="json", **auth(alice_token))
     assert response.status_code == 201, response.content
     assert (response.json()["from_id"], response.json()["to_id"]) == (alice.id, bob.id)
+    # Delivered at the next tick boundary: what an agent reads never depends on who ran first within a tick.
+    assert api.get("/social/messages", **auth(bob_token)).json()["count"] == 0
+    run_market_tick()
     inbox = api.get("/social/messages", **auth(bob_token)).json()
     assert [m["body"] for m in inbox["results"]] == ["hello"]
     assert api.get("/social/messages", **auth(alice_token)).json()["count"] == 0

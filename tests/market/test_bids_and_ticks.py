@@ -7,6 +7,7 @@ import pytest
 from bidbook.models import next_price
 from economy import errors as ledger_errors
 from economy import selectors as ledger
+from economy.determinism import TieBreak, set_economy_seed
 from economy.models import Account, Hold, Transfer
 from market import errors, services
 from market.bundles import ResourceBundle
@@ -119,14 +120,21 @@ def test_without_competition_winners_pay_the_reserve():
     assert ledger.get_balance(agent_id=alice.id) == 100 - 1 - 3
 
 
-def test_ties_go_to_the_earliest_bid():
+def test_ties_are_broken_by_a_seeded_draw_not_by_arrival():
+    set_economy_seed(3)
     set_supply(cpu=1000, memory=10_000)
-    first, _ = make_agent(credits=100)
-    second, _ = make_agent(credits=100)
-    early = services.place_bid(agent_id=first.id, bundle=SMALL, max_price=12)
-    services.place_bid(agent_id=second.id, bundle=SMALL, max_price=12)
-    services.run_market_tick()
-    assert Bid.objects.get(status=Bid.Status.WON).id == early.id
+    later_won = 0
+    for _ in range(8):
+        first, _ = make_agent(credits=100)
+        second, _ = make_agent(credits=100)
+        early = services.place_bid(agent_id=first.id, bundle=SMALL, max_price=12)
+        late = services.place_bid(agent_id=second.id, bundle=SMALL, max_price=12)
+        tick = services.run_market_tick()
+        tie = TieBreak.for_tick("market", tick.number)
+        expected = min((early, late), key=lambda bid: tie.key(bid.id))
+        assert Bid.objects.get(tick_number=tick.number, status=Bid.Status.WON).id == expected.id
+        later_won += expected.id == late.id
+    assert 0 < later_won < 8  # arrival decides nothing
 
 
 def test_a_tick_slot_runs_once_and_a_rerun_changes_nothing():

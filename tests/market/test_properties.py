@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from economy import selectors as ledger
+from economy.determinism import TieBreak
 from economy.errors import InvalidAmount
 from economy.models import Hold, Transfer
 from market import services
@@ -72,10 +73,11 @@ def test_every_tick_respects_supply_prices_and_the_ledger(book):
         # Allocation never exceeds any supply.
         assert sum(b.cpu_millicores for b in winners) <= CPU_SUPPLY
         assert sum(b.memory_mb for b in winners) <= MEMORY_SUPPLY
-        # Winners are the best offers: every winner ranks above every loser (ties: earlier id first).
+        # Winners are the best offers: every winner ranks above every loser (ties: the tick's seeded draw).
+        tie = TieBreak.for_tick("market", tick.number)
         for w in winners:
             for lo in losers:
-                assert (multiple(w), -w.id) > (multiple(lo), -lo.id)
+                assert (multiple(w), -tie.key(w.id), -w.id) > (multiple(lo), -tie.key(lo.id), -lo.id)
         # One uniform multiple: the first loser's offer per credit of cost, at least 1; never above a bid.
         clearing = max([multiple(lo) for lo in losers] + [Fraction(1)])
         for w in winners:

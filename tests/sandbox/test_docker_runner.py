@@ -29,10 +29,12 @@ from sandbox.docker_runner import (
     TIMED_OUT,
     RunResult,
     container_name,
+    pool_key,
     reap_containers,
     run_container,
 )
 from sandbox.image import ensure_runtime_image
+from sandbox.pool import WarmPool
 from sandbox.proxy import UnixSocketProxy
 
 pytestmark = pytest.mark.docker
@@ -68,7 +70,11 @@ def image(client: Any) -> str:
 
 
 class StubAPI:
-    """A tiny stand-in for the system API, on 127.0.0.1 at a random port."""
+    """A tiny stand-in for the system API, on 127.0.0.1 at a random port.
+
+    Kept only because these tests exercise the container runner and the socket proxy without a database (they also
+    run with ``-p no:django``); what crosses the socket is checked here, not the API's answers. The SDK itself is
+    tested against the real API on a live server in ``test_sdk_live.py``."""
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
@@ -119,7 +125,28 @@ class StubAPI:
 
 
 @pytest.fixture
-def api() -> Iterator[StubAPI]:
+def warm_pool(client: Any) -> Iterator[WarmPool]:
+    """A pool of this test's own, closed before the leftover check (which then also proves the pool cleans up)."""
+    pool = WarmPool(client, size=1, worker_name=WORKER)
+    yield pool
+    pool.close()
+    assert not client.containers.list(all=True, filters={"label": f"bp.pool={WORKER}"})
+
+
+@pytest.fixture(params=["cold", "pool"])
+def sandbox_mode(request: pytest.FixtureRequest) -> Iterator[WarmPool | None]:
+    """Every test that runs a container runs twice: in a fresh container, and in a warm-pool one."""
+    global POOL
+    POOL = request.getfixturevalue("warm_pool") if request.param == "pool" else None
+    yield POOL
+    POOL = None
+
+
+POOL: WarmPool | None = None
+
+
+@pytest.fixture
+def api(sandbox_mode: WarmPool | None) -> Iterator[StubAPI]:
     stub = StubAPI()
     yield stub
     stub.close()
@@ -152,7 +179,18 @@ def run(client: Any, image: str, api: StubAPI, code: str, **overrides: Any) -> R
         "worker_name": WORKER,
     }
     kwargs.update(overrides)
-    return run_container(**kwargs)
+    if POOL is not None:
+        # The pool holds containers of one (image, workspace cap, log cap) key: make this run's key ready first.
+        key = pool_key(
+            image=kwargs["image"],
+            workspace_cap_mb=kwargs.get("workspace_cap_mb", 16),
+            log_cap=kwargs.get("log_cap", 65536),
+        )
+        assert POOL.prewarm(key, wait=60) == 1, POOL.stats()
+        kwargs["pool"] = POOL
+    result = run_container(**kwargs)
+    assert result.details["pooled"] is (POOL is not None)
+    return result
 
 
 def report_of(result: RunResult) -> dict[str, Any]:
@@ -183,7 +221,7 @@ print(json.dumps({"balance": bp.balance(), "err": err, "transfer": t, "agent": b
     out = report_of(result)
     assert out["balance"] == BALANCE
     assert out["err"] == [404, "not_found", "no route /no/such/route"]
-    assert out["transfer"] == {"id": 1, "from_id": AGENT_ID, "to_id": "7", "amount": 5, "memo": "hi"}
+    assert out["transfer"] == {"id": 1, "from_id": int(AGENT_ID), "to_id": 7, "amount": 5, "memo": "hi"}
     assert out["agent"] == AGENT_ID
     transfer = next(r for r in api.requests if r["path"] == "/economic/transfer")
     assert transfer["headers"]["Idempotency-Key"] == "k1"
@@ -506,65 +544,3 @@ def test_proxy_bounds_and_stop_closes_live_connections(api: StubAPI, tmp_path: A
     conns[2].close()
     assert not os.path.exists(path)
     assert not [t for t in threading.enumerate() if t.name.startswith("bp-proxy")]
-
-
-def test_sdk_paths_and_bodies(api: StubAPI, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The SDK outside a container, over plain HTTP: each function's method, path and body."""
-    import importlib.util
-    from pathlib import Path
-
-    import sandbox
-
-    init = Path(sandbox.__file__).parent / "runtime" / "bp" / "__init__.py"
-    spec = importlib.util.spec_from_file_location("bp_sdk_under_test", init)
-    assert spec is not None and spec.loader is not None
-    bp = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bp)
-    monkeypatch.setenv("BP_API_URL", f"http://127.0.0.1:{api.port}")
-    monkeypatch.setenv("BP_AGENT_ID", AGENT_ID)
-    monkeypatch.setenv("BP_TOKEN", TOKEN)
-    monkeypatch.setenv("BP_EXECUTION_ID", "e1")
-    api.echo = True
-
-    def call(fn: Any, *args: Any, **kwargs: Any) -> tuple[str, str, Any]:
-        answer = fn(*args, **kwargs)
-        return answer["method"], answer["path"], json.loads(answer["body"]) if answer["body"] else None
-
-    assert bp.balance() == BALANCE
-    assert bp.agent_id() == AGENT_ID and bp.execution_id() == "e1"
-    assert call(bp.history, page=3) == ("GET", f"/economic/history/{AGENT_ID}?page=3", None)
-    assert call(bp.prices) == ("GET", "/market/prices", None)
-    assert call(bp.place_bid, 500, 128, 30, 99) == (
-        "POST",
-        "/market/bids",
-        {"cpu_millicores": 500, "memory_mb": 128, "wall_seconds": 30, "max_price": 99},
-    )
-    assert call(bp.bids) == ("GET", "/market/bids", None)
-    assert call(bp.bids, status="OPEN") == ("GET", "/market/bids?status=OPEN", None)
-    assert call(bp.cancel_bid, 17) == ("DELETE", "/market/bids/17", None)
-    assert call(bp.submit_artifact, "poem") == ("POST", "/sandbox/artifact", {"text": "poem"})
-    assert call(bp.bid_attention, "e1", 5) == ("POST", "/attention/bids", {"execution_id": "e1", "max_price": 5})
-    assert call(bp.spawn, "kid", "print(1)", 50) == (
-        "POST",
-        "/evolution/spawn",
-        {"name": "kid", "code": "print(1)", "endowment": 50},
-    )
-    assert call(bp.bid_attention, "12", 5) == ("POST", "/attention/bids", {"execution_id": 12, "max_price": 5})
-    assert call(bp.spawn, "kid", endowment=60, files={"agent.py": b"x"}, first_bid={"max_price": 3}) == (
-        "POST",
-        "/evolution/spawn",
-        {"name": "kid", "endowment": 60, "files": {"agent.py": "eA=="}, "first_bid": {"max_price": 3}},
-    )
-    assert call(bp.send_message, "9", "hello") == ("POST", "/social/messages", {"to_id": "9", "body": "hello"})
-    assert call(bp.messages) == ("GET", "/social/messages", None)
-    bp.transfer("9", 3)
-    key = api.requests[-1]["headers"]["Idempotency-Key"]
-    assert len(key) == 36  # a fresh UUID when none is given
-    monkeypatch.setenv("BP_TOKEN", "wrong")
-    with pytest.raises(bp.APIError) as info:
-        bp.balance()
-    assert (info.value.status, info.value.code, info.value.detail) == (401, "not_authenticated", "bad token")
-    monkeypatch.setenv("BP_API_URL", "unix:///nonexistent/api.sock")
-    with pytest.raises(bp.APIError) as info:
-        bp.balance()
-    assert (info.value.status, info.value.code) == (0, "connection_error")

@@ -5,10 +5,17 @@ Configuration comes from the environment the worker sets for each execution:
 - ``BP_API_URL``: ``http://host:port[/prefix]`` or ``unix:///path/to/socket`` (in the sandbox:
   ``unix:///run/bp/api.sock``)
 - ``BP_AGENT_ID``, ``BP_TOKEN`` (valid for this execution only), ``BP_EXECUTION_ID``
+- ``BP_SEED``: this execution's seed, derived by the API from the economy's seed and the execution id; ``bp.rng()``
+  is the one source of randomness a program should use (never the wall clock), so that a seeded economy replays exactly
 - ``BP_API_TIMEOUT``: seconds per request (default 30)
+- ``BP_API_RETRIES``: how many times a request that is safe to repeat is retried (default 4)
 
-Every call is one HTTP request with ``Authorization: Bearer <token>`` and a JSON body; API errors (the API answers
-``{"code": ..., "detail": ...}``) raise :class:`APIError`.
+Every call is one HTTP request with ``Authorization: Bearer <token>`` and a JSON body; ids travel as JSON integers;
+API errors (the API answers ``{"code": ..., "detail": ...}``) raise :class:`APIError`.
+
+Retries: a GET, or a POST carrying an ``Idempotency-Key`` (every ``transfer`` carries one), is repeated with bounded
+exponential backoff when the API cannot be reached or answers 503 (e.g. ``database_unavailable``, honouring
+``Retry-After`` up to a few seconds). Other requests are sent once: repeating them could act twice.
 """
 
 from __future__ import annotations
@@ -17,7 +24,9 @@ import base64
 import http.client
 import json
 import os
+import random
 import socket
+import time
 import urllib.parse
 import uuid
 from typing import Any
@@ -35,6 +44,8 @@ __all__ = [
     "place_bid",
     "prices",
     "request",
+    "rewards",
+    "rng",
     "send_message",
     "spawn",
     "submit_artifact",
@@ -80,13 +91,32 @@ def _env(name: str) -> str:
 
 
 def agent_id() -> str:
-    """This agent's id (``BP_AGENT_ID``)."""
+    """This agent's id (``BP_AGENT_ID``), as text; the SDK sends it to the API as a JSON integer."""
     return _env("BP_AGENT_ID")
 
 
 def execution_id() -> str:
-    """The current execution's id (``BP_EXECUTION_ID``)."""
+    """The current execution's id (``BP_EXECUTION_ID``), as text."""
     return _env("BP_EXECUTION_ID")
+
+
+_rng: random.Random | None = None
+
+
+def rng() -> random.Random:
+    """This run's random generator, seeded with ``BP_SEED`` (the same instance for the whole run)."""
+    global _rng
+    if _rng is None:
+        _rng = random.Random(int(_env("BP_SEED")))
+    return _rng
+
+
+def _as_id(value: Any) -> Any:
+    """An id as the API wants it: a JSON integer (``"12"`` from a caller is sent as ``12``). Anything else is sent
+    as it is, and the API refuses it with a coded error."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value
 
 
 def _connection() -> tuple[http.client.HTTPConnection, str]:
@@ -102,22 +132,15 @@ def _connection() -> tuple[http.client.HTTPConnection, str]:
     raise APIError(0, "not_configured", f"unsupported BP_API_URL scheme: {url!r}")
 
 
-def request(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
-    """Send one API request; return the decoded JSON answer (None for an empty one) or raise APIError."""
+_RETRY_STATUSES = {502, 503, 504}
+_MAX_BACKOFF = 4.0  # seconds, the longest single wait between attempts
+
+
+def _once(method: str, path: str, payload: bytes | None, headers: dict[str, str]) -> tuple[int, Any, str | None]:
     conn, prefix = _connection()
-    all_headers = {
-        "Authorization": f"Bearer {_env('BP_TOKEN')}",
-        "Accept": "application/json",
-    }
-    payload: bytes | None = None
-    if body is not None:
-        payload = json.dumps(body).encode()
-        all_headers["Content-Type"] = "application/json"
-    if headers:
-        all_headers.update(headers)
     try:
         try:
-            conn.request(method.upper(), prefix + path, body=payload, headers=all_headers)
+            conn.request(method, prefix + path, body=payload, headers=headers)
             response = conn.getresponse()
             raw = response.read()
         except (OSError, http.client.HTTPException) as exc:
@@ -130,11 +153,49 @@ def request(method: str, path: str, body: Any = None, headers: dict[str, str] | 
             data = json.loads(raw)
         except ValueError:
             data = raw.decode("utf-8", "replace")
-    if response.status >= 400:
-        if isinstance(data, dict):
-            raise APIError(response.status, str(data.get("code", f"http_{response.status}")), data.get("detail"))
-        raise APIError(response.status, f"http_{response.status}", data)
-    return data
+    return response.status, data, response.getheader("Retry-After")
+
+
+def _backoff(attempt: int, retry_after: str | None) -> float:
+    wait = min(_MAX_BACKOFF, 0.1 * (2**attempt))
+    if retry_after and retry_after.isdigit():
+        wait = min(_MAX_BACKOFF, max(wait, float(retry_after)))
+    return wait * (0.5 + random.random() / 2)  # jitter
+
+
+def request(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+    """Send one API request; return the decoded JSON answer (None for an empty one) or raise APIError.
+
+    A GET, or a request with an ``Idempotency-Key`` header, is retried on a connection error or a 502/503/504."""
+    method = method.upper()
+    all_headers = {
+        "Authorization": f"Bearer {_env('BP_TOKEN')}",
+        "Accept": "application/json",
+    }
+    payload: bytes | None = None
+    if body is not None:
+        payload = json.dumps(body).encode()
+        all_headers["Content-Type"] = "application/json"
+    if headers:
+        all_headers.update(headers)
+    retry_safe = method == "GET" or "Idempotency-Key" in all_headers
+    attempts = 1 + (max(0, int(os.environ.get("BP_API_RETRIES") or 4)) if retry_safe else 0)
+    for attempt in range(attempts):
+        retry_after = None
+        try:
+            status, data, retry_after = _once(method, path, payload, all_headers)
+        except APIError:
+            if attempt == attempts - 1:
+                raise
+        else:
+            if status < 400:
+                return data
+            if status not in _RETRY_STATUSES or attempt == attempts - 1:
+                if isinstance(data, dict):
+                    raise APIError(status, str(data.get("code", f"http_{status}")), data.get("detail"))
+                raise APIError(status, f"http_{status}", data)
+        time.sleep(_backoff(attempt, retry_after))
+    raise AssertionError("unreachable")
 
 
 def _get(path: str, **query: Any) -> Any:
@@ -162,8 +223,9 @@ def history(page: int = 1) -> Any:
 
 
 def transfer(to_id: str | int, amount: int, memo: str = "", idempotency_key: str | None = None) -> Any:
-    """Transfer ``amount`` from this agent to ``to_id``; the key (a fresh UUID by default) makes a retry safe."""
-    body = {"from_id": agent_id(), "to_id": to_id, "amount": amount, "memo": memo}
+    """Transfer ``amount`` from this agent to ``to_id``; the key (a fresh UUID by default) makes a retry safe: the
+    API answers a repeated key with the first outcome (the transfer, or the same refusal) and moves nothing again."""
+    body = {"from_id": _as_id(agent_id()), "to_id": _as_id(to_id), "amount": amount, "memo": memo}
     key = idempotency_key or str(uuid.uuid4())
     return request("POST", "/economic/transfer", body, headers={"Idempotency-Key": key})
 
@@ -194,7 +256,7 @@ def bids(status: str | None = None) -> Any:
 
 def cancel_bid(bid_id: str | int) -> Any:
     """Cancel an open bid (its escrow is released)."""
-    return request("DELETE", f"/market/bids/{_q(bid_id)}")
+    return request("DELETE", f"/market/bids/{_q(_as_id(bid_id))}")
 
 
 # --- sandbox / attention / evolution / social -------------------------------------------------------------------
@@ -203,11 +265,6 @@ def cancel_bid(bid_id: str | int) -> Any:
 def submit_artifact(text: str) -> Any:
     """Submit this execution's artifact (what a judge will see)."""
     return request("POST", "/sandbox/artifact", {"text": text})
-
-
-def _as_id(value: str | int) -> str | int:
-    """Ids arrive from the environment as text (``execution_id()``); the API wants JSON integers."""
-    return int(value) if isinstance(value, str) and value.isdigit() else value
 
 
 def bid_attention(execution_id: str | int, max_price: int) -> Any:
@@ -234,9 +291,15 @@ def spawn(
     return request("POST", "/evolution/spawn", body)
 
 
+def rewards(page: int = 1) -> Any:
+    """One page of what the judges said of this agent's work, newest first: ``{"results": [{"execution_id", "tick",
+    "score", "credits", "judged_at"}, ...]}`` (``credits``: what was minted to this agent for it)."""
+    return _get("/human/rewards", page=page)
+
+
 def send_message(to_id: str | int, body: str) -> Any:
     """Send a message to another agent."""
-    return request("POST", "/social/messages", {"to_id": to_id, "body": body})
+    return request("POST", "/social/messages", {"to_id": _as_id(to_id), "body": body})
 
 
 def messages() -> Any:
