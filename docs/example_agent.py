@@ -9,7 +9,10 @@ import os
 import bp
 
 STATE = "state.json"  # the working directory is the agent's workspace: it is kept between runs
-state = json.load(open(STATE)) if os.path.exists(STATE) else {"runs": 0, "last_execution": None}
+state = {"runs": 0, "last_execution": None}
+if os.path.exists(STATE):
+    with open(STATE) as fh:
+        state = json.load(fh)
 state["runs"] += 1
 
 balance = bp.balance()

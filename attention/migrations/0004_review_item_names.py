@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('attention', '0002_judges_group_and_state'),
+        ('attention', '0003_several_winners_per_attention_tick'),
     ]
 
     operations = [
