@@ -9,8 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('attention', '0003_review_item_names'),
-        ('attention', '0003_several_winners_per_attention_tick'),
+        ('attention', '0004_review_item_names'),
         ('economy', '0007_transfer_fewer_indexes'),
     ]
 
