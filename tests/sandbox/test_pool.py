@@ -129,13 +129,15 @@ def test_a_pooled_run_gets_its_bundle_and_its_own_environment(docker_client, run
         assert out["swap"] in (str(memory_mb * 1024 * 1024), "0")  # v1: memory+swap total; v2: swap alone
         assert out["cpu"] in (str(cpu * 100), f"{cpu * 100} 100000")  # quota per 100 ms period
         assert out["pids"] == str(pids)
-        assert out["env"] == {
+        expected = {
             "BP_API_URL": "unix:///run/bp/api.sock",
             "BP_AGENT_ID": AGENT_ID,
             "BP_TOKEN": TOKEN,
             "BP_EXECUTION_ID": execution_id,
             "BP_LOG_CAP": "65536",
         }
+        assert expected.items() <= out["env"].items(), out["env"]  # this execution's, given at the go
+        assert "BP_POOL" not in out["env"]
         assert out["seed"] == ["agent.py", "data.txt"]
         assert out["run"] == ["api.sock"]  # the control socket is gone before the agent starts
         runs.append(out["hostname"])
