@@ -18,11 +18,11 @@ from django.utils.html import format_html
 
 from attention import selectors, services
 from attention.models import COMMENT_MAX_LENGTH, MAX_SCORE, AttentionBid, AttentionState, AttentionTick, HumanReward
+from bidbook.admin import ControllerAdmin
 from core.admin import ReadOnlyAdmin
 from core.errors import DomainError
 
 REVIEW_ARTIFACT_CHARS = 20_000
-EDITABLE_STATE_FIELDS = ["price", "floor", "ceiling", "target_utilization", "ema_alpha"]
 
 
 def artifact_html(text: str, *, cap: int = REVIEW_ARTIFACT_CHARS):
@@ -39,23 +39,12 @@ def artifact_html(text: str, *, cap: int = REVIEW_ARTIFACT_CHARS):
 
 
 @admin.register(AttentionState)
-class AttentionStateAdmin(admin.ModelAdmin):
+class AttentionStateAdmin(ControllerAdmin):
     """Staff tune the reserve price's controller; utilization and the open tick move only by ticks."""
 
     list_display = ["id", "price", "floor", "ceiling", "target_utilization", "utilization_ema", "open_tick"]
-    fields = [*EDITABLE_STATE_FIELDS, "open_tick", "utilization", "utilization_ema", "updated_at"]
+    fields = [*AttentionState.EDITABLE, "open_tick", "utilization", "utilization_ema", "updated_at"]
     readonly_fields = ["open_tick", "utilization", "utilization_ema", "updated_at"]
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def save_model(self, request, obj, form, change) -> None:
-        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_STATE_FIELDS}
-        if changes:
-            services.update_attention_state(changes=changes)
 
 
 @admin.register(AttentionBid)
@@ -115,7 +104,12 @@ class HumanRewardAdmin(ReadOnlyAdmin):
         item = selectors.next_review_item(judge=request.user)
         if item is not None:
             return redirect("admin:attention_humanreward_review_item", item_id=item.pk)
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Review queue"}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Review queue",
+            "scored_today": selectors.scored_today(judge=request.user),
+        }
         return TemplateResponse(request, "admin/attention/review_empty.html", context)
 
     def review_item_view(self, request: HttpRequest, item_id: int) -> HttpResponse:
@@ -159,5 +153,6 @@ class HumanRewardAdmin(ReadOnlyAdmin):
             "owns": owns,
             "next_item": following,
             "remaining": selectors.review_queue(judge=request.user).count(),
+            "scored_today": selectors.scored_today(judge=request.user),
         }
         return TemplateResponse(request, "admin/attention/review_item.html", context, status=status)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from attention import errors
-from attention.models import AttentionBid, AttentionState, AttentionTick, HumanReward
+from attention.models import AttentionState, AttentionTick, HumanReward
 from economy.models import Agent
 
 JUDGES_GROUP = "judges"
@@ -32,18 +32,6 @@ def is_judge(user: object) -> bool:
         return False
     groups = getattr(user, "groups", None)
     return groups is not None and groups.filter(name=JUDGES_GROUP).exists()
-
-
-def agent_attention_bids(*, agent_id: int, status: str | None = None) -> QuerySet[AttentionBid]:
-    bids = AttentionBid.objects.filter(agent_id=agent_id).select_related("hold").order_by("-id")
-    return bids.filter(status=status) if status else bids
-
-
-def agent_attention_bid(*, agent_id: int, bid_id: int) -> AttentionBid:
-    bid = agent_attention_bids(agent_id=agent_id).filter(id=bid_id).first()
-    if bid is None:
-        raise errors.UnknownAttentionBid(f"No attention bid {bid_id} of yours.")
-    return bid
 
 
 def attention_ticks() -> QuerySet[AttentionTick]:
@@ -78,3 +66,12 @@ def next_review_item(*, judge: object, after: HumanReward | None = None) -> Huma
     if after is not None:
         queue = queue.filter(queued_at__gte=after.queued_at).exclude(queued_at=after.queued_at, id__lte=after.id)
     return queue.first()
+
+
+def scored_today(*, judge: object) -> int:
+    """How many items this judge scored since midnight (in the server's time zone)."""
+    judge_id = getattr(judge, "pk", None)
+    if judge_id is None:
+        return 0
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    return HumanReward.objects.filter(judge_id=judge_id, scored_at__gte=midnight).count()

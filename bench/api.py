@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("BP_INSECURE_DEV_KEY", "1")
 
-from bench.common import Row, bench_database, free_port, table, wait_for_http  # noqa: E402
+from bench.common import Row, bench_database, emit, free_port, wait_for_http  # noqa: E402
 
 TARGET = 0.6
 
@@ -158,7 +158,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     mp.set_start_method("fork")
-    print(table(run(clients=args.clients, seconds=args.seconds, rounds=args.rounds)))
+    emit(run(clients=args.clients, seconds=args.seconds, rounds=args.rounds))
 
 
 if __name__ == "__main__":

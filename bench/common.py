@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
 
@@ -98,3 +99,17 @@ def wait_for_http(url: str, timeout: float = 30) -> None:
         except OSError:
             time.sleep(0.2)
     raise SystemExit(f"the server at {url} did not start")
+
+
+def emit(rows: list[Row]) -> None:
+    """Print the rows as a table; with ``BENCH_JSON=path`` also write them there (``bench/all.py`` collects them)."""
+    print(table(rows), flush=True)
+    path = os.environ.get("BENCH_JSON")
+    if path:
+        with open(path, "w") as fh:
+            json.dump([asdict(r) for r in rows], fh)
+
+
+def load(path: str) -> list[Row]:
+    with open(path) as fh:
+        return [Row(**r) for r in json.load(fh)]

@@ -1,7 +1,7 @@
 """Ledger benchmark: transfers per second through ``transfer_credits`` beside pgbench's TPC-B-like script.
 
 Both run on the same PostgreSQL server in the same run with the same number of clients, interleaved, and the
-ratio ours / pgbench is printed (target: >= 0.8). Usage:
+ratio ours / pgbench is printed (target: >= 1.0). Usage:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bp .venv/bin/python bench/ledger.py [--clients 8] [--seconds 8]
 """
@@ -25,34 +25,29 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("BP_INSECURE_DEV_KEY", "1")
 
-BENCH_DB = "bp_bench"
-PGBENCH_DB = "bp_pgbench"
+from bench.common import Row, bench_database, emit, server  # noqa: E402
+
 AGENTS = 1000
+TARGET = 1.0
+PGBENCH_DB = ""
 
 
 def _server() -> tuple[str, str, str]:
-    url = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bp"))
-    if not url.scheme.startswith("postgres"):
-        sys.exit("bench/ledger.py needs DATABASE_URL=postgres://...")
-    return url.hostname or "127.0.0.1", str(url.port or 5432), url.username or "postgres"
-
-
-def _psql(host: str, port: str, user: str, sql: str) -> None:
-    subprocess.run(["psql", "-q", "-h", host, "-p", port, "-U", user, "-d", "postgres", "-c", sql], check=True)
+    host, port, user, _name = server()
+    return host, port, user
 
 
 def prepare(clients: int) -> None:
+    global PGBENCH_DB
     host, port, user = _server()
-    for db in (BENCH_DB, PGBENCH_DB):
-        _psql(host, port, user, f"DROP DATABASE IF EXISTS {db}")
-        _psql(host, port, user, f"CREATE DATABASE {db}")
+    PGBENCH_DB = urlsplit(bench_database("pgbench")).path.lstrip("/")
     subprocess.run(
         ["pgbench", "-q", "-i", "-s", str(clients), "-h", host, "-p", port, "-U", user, PGBENCH_DB],
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    os.environ["DATABASE_URL"] = f"postgres://{user}@{host}:{port}/{BENCH_DB}"
+    os.environ["DATABASE_URL"] = bench_database("bench_ledger")
     import django
 
     django.setup()
@@ -142,6 +137,31 @@ def ours(clients: int, seconds: int) -> float:
     return total / seconds
 
 
+def run(*, clients: int = 8, seconds: int = 8, rounds: int = 2) -> list[Row]:
+    prepare(clients)
+    base, mine = [], []
+    for _ in range(rounds):
+        base.append(pgbench(clients, seconds))
+        mine.append(ours(clients, seconds))
+        print(f"  round: pgbench {base[-1]:8.0f} tps   transfer_credits {mine[-1]:8.0f} tps", flush=True)
+    b, m = statistics.median(base), statistics.median(mine)
+    from economy.selectors import ledger_violations
+
+    problems = ledger_violations()
+    assert not problems, problems[0]
+    return [
+        Row(
+            f"ledger transfers/s ({clients} clients)",
+            m,
+            "pgbench TPC-B-like, same clients",
+            b,
+            "/s",
+            f">= {TARGET}",
+            m / b >= TARGET,
+        )
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=8)
@@ -149,22 +169,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     mp.set_start_method("fork")
-    prepare(args.clients)
-    base, mine = [], []
-    for _ in range(args.rounds):
-        base.append(pgbench(args.clients, args.seconds))
-        mine.append(ours(args.clients, args.seconds))
-        print(f"  round: pgbench {base[-1]:8.0f} tps   transfer_credits {mine[-1]:8.0f} tps", flush=True)
-    b, m = statistics.median(base), statistics.median(mine)
-    print(f"clients={args.clients} seconds={args.seconds} rounds={args.rounds}")
-    print(f"pgbench TPC-B-like:        {b:8.0f} tps")
-    print(f"transfer_credits (Django): {m:8.0f} tps")
-    print(f"ratio ours/pgbench:        {m / b:8.2f}  (target >= 0.80)")
-
-    from economy.selectors import ledger_violations
-
-    problems = ledger_violations()
-    print("ledger check:", "ok" if not problems else problems[0])
+    emit(run(clients=args.clients, seconds=args.seconds, rounds=args.rounds))
+    print("ledger check: ok")
 
 
 if __name__ == "__main__":

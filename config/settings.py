@@ -7,12 +7,13 @@ the defaults are safe for local use and run the embedded default (SQLite, no Red
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from config.beat import beat_schedule
 from config.env import env_bool, env_int, env_list, env_str, parse_database_url
+from core.queues import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("BP_VAR_DIR", str(BASE_DIR / "var")))
@@ -29,7 +30,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "t
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.admin.AdminConfig",  # Django's admin; judges land on their review queue
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -37,17 +38,24 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our own static files (no CDN)
+    "csp",
     "economy",
     "market",
     "sandbox",
     "rest_framework.authtoken",
     "attention",
     "evolution",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    "ops.metrics.RequestMetricsMiddleware",
     "core.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files under gunicorn with DEBUG=0 (admin CSS, dashboard charts, API docs), compressed and cached.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -58,6 +66,26 @@ MIDDLEWARE = [
 
 CSRF_FAILURE_VIEW = "core.exception_handler.csrf_failure"
 
+# Content-Security-Policy on every answer (django-csp): scripts only from this origin (no inline script, no eval),
+# nothing framed, no plugins, forms post only here. Inline styles stay allowed (the admin, the dashboard and the API
+# docs use style attributes; agent text is escaped everywhere). Swagger UI and Redoc are static files from this
+# origin (drf-spectacular-sidecar); Redoc starts its search worker from a blob: URL.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
@@ -65,7 +93,7 @@ ASGI_APPLICATION = "config.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "config" / "templates"],  # the admin home (config/admin.py)
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -97,7 +125,17 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+# `manage.py collectstatic` gathers the files into STATIC_ROOT (gzip-compressed copies beside them); WhiteNoise serves
+# them from the web process, also under gunicorn with DEBUG=0. No manifest: a page never fails for want of one.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Files the project ships are also served when STATIC_ROOT has not been collected (tests, `make serve`).
+WHITENOISE_USE_FINDERS = True
+# Files served at the site's root (favicon.ico: browsers ask for it on every page).
+WHITENOISE_ROOT = BASE_DIR / "ops" / "root"
 
 # Requests larger than this are refused before parsing (agents post programs and artifacts).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("BP_MAX_REQUEST_BYTES", 2 * 1024 * 1024)
@@ -130,10 +168,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "PATH_CONVERTER_OVERRIDES": {"id": int},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.schema.add_error_responses"],
     "ENUM_NAME_OVERRIDES": {
         "BidStatusEnum": "market.models.Bid.Status",  # attention bids share these choices
         "HumanRewardStatusEnum": "attention.models.HumanReward.Status",
     },
+    # Swagger UI and Redoc come from drf-spectacular-sidecar's static files: the docs work offline, same-origin.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery (distributed mode) ---------------------------------------------------------------
@@ -143,10 +186,24 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+CELERY_TASK_DEFAULT_QUEUE = Queue.DEFAULT.value
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "socket_keepalive": True,  # notice a broker that vanished without closing its connections
+    "health_check_interval": 10,  # PING an idle connection before using it again
+}
+# Broker outages (a Redis restart) are survived, never given up on: the consumer reconnects for as long as it takes
+# (Celery's default gives up after 100 attempts and the worker exits); a running execution keeps its container
+# (cancelling it would waste the agent's paid run: its ack fails, Redis re-delivers it later and the claim, already
+# taken, turns the copy into a no-op). Run every process under a supervisor anyway (README, distributed mode).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
+# Workers (not web processes) load the Docker host's task module; web processes publish it by name.
+CELERY_IMPORTS = ("sandbox.worker_tasks",)
 
 # --- The market -----------------------------------------------------------------------------
 MARKET_TICK_SECONDS = env_int("MARKET_TICK_SECONDS", 10)
@@ -161,21 +218,22 @@ MARKET_BUNDLE_LIMITS = {
 MARKET_DEFAULT_CPU_MILLICORES = env_int("MARKET_DEFAULT_CPU_MILLICORES", 1000 * (os.cpu_count() or 1))
 MARKET_DEFAULT_MEMORY_MB = env_int("MARKET_DEFAULT_MEMORY_MB", 2048)
 MARKET_WORKER_TTL_SECONDS = env_int("MARKET_WORKER_TTL_SECONDS", 120)
+# What one worker host may plausibly offer (its heartbeat is refused outside these bounds).
+MARKET_WORKER_CPU_MILLICORES_BOUNDS = (
+    env_int("MARKET_WORKER_MIN_CPU_MILLICORES", 100),
+    env_int("MARKET_WORKER_MAX_CPU_MILLICORES", 1_024_000),
+)
+MARKET_WORKER_MEMORY_MB_BOUNDS = (
+    env_int("MARKET_WORKER_MIN_MEMORY_MB", 64),
+    env_int("MARKET_WORKER_MAX_MEMORY_MB", 16 * 1024 * 1024),
+)
 
-# The one beat schedule. Each entry expires after its period, so a late message is dropped, not run twice.
-CELERY_BEAT_SCHEDULE: dict = {
-    "market-tick": {
-        "task": "market.run_tick",
-        "schedule": float(MARKET_TICK_SECONDS),
-        "options": {"queue": "ticks", "expires": float(MARKET_TICK_SECONDS)},
-    },
-}
 
 # --- The sandbox ----------------------------------------------------------------------------
 # Worker hosts need only these (no database): the API to talk to and their own token and name.
 BP_API_URL = env_str("BP_API_URL", "http://127.0.0.1:8000")
 BP_WORKER_TOKEN = env_str("BP_WORKER_TOKEN", "")
-BP_WORKER_NAME = env_str("BP_WORKER_NAME", "") or socket.gethostname()
+BP_WORKER_NAME = env_str("BP_WORKER_NAME", "")  # empty: the worker token's name (the API tells the worker)
 BP_DEPLOYMENT = env_str("BP_DEPLOYMENT", "")  # empty: derived from BP_API_URL (names and labels containers)
 BP_WORKER_CPU_MILLICORES = env_int("BP_WORKER_CPU_MILLICORES", 1000 * (os.cpu_count() or 1))
 BP_WORKER_MEMORY_MB = env_int("BP_WORKER_MEMORY_MB", 2048)
@@ -193,13 +251,13 @@ SANDBOX_LEASE_SECONDS = env_int("SANDBOX_LEASE_SECONDS", 30)
 SANDBOX_TOKEN_MARGIN_SECONDS = env_int("SANDBOX_TOKEN_MARGIN_SECONDS", 60)
 SANDBOX_TASK_TIME_LIMIT = env_int("SANDBOX_TASK_TIME_LIMIT", MARKET_BUNDLE_LIMITS["wall_seconds"][1] + 180)
 SANDBOX_REAP_SECONDS = env_int("SANDBOX_REAP_SECONDS", 15)
+# A QUEUED execution nobody claimed is sent again after this long, then after twice as long each time, up to the max.
+SANDBOX_REDISPATCH_SECONDS = env_int("SANDBOX_REDISPATCH_SECONDS", 2 * SANDBOX_LEASE_SECONDS)
+SANDBOX_REDISPATCH_MAX_SECONDS = env_int("SANDBOX_REDISPATCH_MAX_SECONDS", 1800)
+# How long a starting sandbox worker waits for the API to confirm its token before it gives up (exit status 69).
+SANDBOX_WORKER_STARTUP_WAIT_SECONDS = env_int("SANDBOX_WORKER_STARTUP_WAIT_SECONDS", 60)
 # "celery": winners' executions are sent to the sandbox queue; "embedded": run_economy runs them itself.
 SANDBOX_DISPATCH = env_str("SANDBOX_DISPATCH", "celery")
-CELERY_BEAT_SCHEDULE["sandbox-reap"] = {
-    "task": "sandbox.reap",
-    "schedule": float(SANDBOX_REAP_SECONDS),
-    "options": {"queue": "ticks", "expires": float(SANDBOX_REAP_SECONDS)},
-}
 
 # --- Attention and judges ------------------------------------------------------------------
 ATTENTION_TICK_SECONDS = env_int("ATTENTION_TICK_SECONDS", 30)
@@ -214,22 +272,20 @@ REWARD_PER_POINT = env_int("REWARD_PER_POINT", 100)  # credits minted per point 
 ATTENTION_JUDGE = env_str("ATTENTION_JUDGE", "")  # module:function scoring artifacts unattended; empty: human judges
 ATTENTION_JUDGE_TARGET = env_str("ATTENTION_JUDGE_TARGET", "")  # the phrase attention.judges:target_judge rewards
 ATTENTION_JUDGE_SECONDS = env_int("ATTENTION_JUDGE_SECONDS", 10)
-CELERY_BEAT_SCHEDULE["attention-tick"] = {
-    "task": "attention.run_tick",
-    "schedule": float(ATTENTION_TICK_SECONDS),
-    "options": {"queue": "ticks", "expires": float(ATTENTION_TICK_SECONDS)},
-}
-if ATTENTION_JUDGE:
-    CELERY_BEAT_SCHEDULE["attention-judge"] = {
-        "task": "attention.judge_queue",
-        "schedule": float(ATTENTION_JUDGE_SECONDS),
-        "options": {"queue": "ticks", "expires": float(ATTENTION_JUDGE_SECONDS)},
-    }
 
 # --- The economy ----------------------------------------------------------------------------
 # Money is an integer count of the smallest unit ("credits").
 BP_MAX_AMOUNT = env_int("BP_MAX_AMOUNT", 10**15)
 BP_MEMO_MAX_LENGTH = env_int("BP_MEMO_MAX_LENGTH", 200)
+
+# --- Operations: health and metrics -----------------------------------------------------------
+# /healthz answers 503 when the newest market tick is older than this (beat or the ticks worker has stopped).
+HEALTH_MAX_TICK_AGE_SECONDS = env_int("HEALTH_MAX_TICK_AGE_SECONDS", max(60, 3 * MARKET_TICK_SECONDS))
+# /metrics is for these client addresses, for `Authorization: Bearer <METRICS_TOKEN>` when set, and for staff.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Where people reach the web service (printed by add_judge and the stack); empty: paths only.
+BP_PUBLIC_URL = env_str("BP_PUBLIC_URL", "")
 
 LOGGING = {
     "version": 1,
@@ -245,14 +301,19 @@ GENESIS_ENDOWMENT = env_int("GENESIS_ENDOWMENT", 1000)
 SPAWN_FEE = env_int("SPAWN_FEE", 20)
 SPAWN_MIN_ENDOWMENT = env_int("SPAWN_MIN_ENDOWMENT", 50)
 POPULATION_CAP = env_int("POPULATION_CAP", 64)
-UPKEEP_PER_TICK = env_int("UPKEEP_PER_TICK", 2)
-UPKEEP_DEMURRAGE_BP = env_int("UPKEEP_DEMURRAGE_BP", 0)  # upkeep's share of the balance, basis points per tick
-IDLE_TICKS_LIMIT = env_int("IDLE_TICKS_LIMIT", 0)  # an agent that won no compute in this many ticks dies (0: never)
+# Upkeep per life tick: a flat rent plus demurrage, a share of the balance (basis points; 1000 = 10 %), so that
+# hoarding costs and the money supply stays bounded (see the README's economics).
+UPKEEP_PER_TICK = env_int("UPKEEP_PER_TICK", 10)
+UPKEEP_DEMURRAGE_BP = env_int("UPKEEP_DEMURRAGE_BP", 1000)
+IDLE_TICKS_LIMIT = env_int("IDLE_TICKS_LIMIT", 3)  # an agent that won no compute in this many ticks dies (0: never)
 MESSAGE_MAX_CHARS = env_int("MESSAGE_MAX_CHARS", 2000)
 # Where new messages are published for live consumers (channel bp:messages:<agent id>); empty: not published.
 BP_REDIS_URL = env_str("BP_REDIS_URL", CELERY_BROKER_URL)
-CELERY_BEAT_SCHEDULE["life-tick"] = {
-    "task": "evolution.life_tick",
-    "schedule": float(MARKET_TICK_SECONDS),
-    "options": {"queue": "ticks", "expires": float(MARKET_TICK_SECONDS)},
-}
+
+# --- The beat schedule (config/beat.py builds it; every entry runs on the ticks queue) ------------------------
+CELERY_BEAT_SCHEDULE = beat_schedule(
+    market_tick=MARKET_TICK_SECONDS,
+    attention_tick=ATTENTION_TICK_SECONDS,
+    sandbox_reap=SANDBOX_REAP_SECONDS,
+    judge=ATTENTION_JUDGE_SECONDS if ATTENTION_JUDGE else None,
+)

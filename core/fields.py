@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.drainage import set_override
 from rest_framework import serializers
 
 
-@extend_schema_field(OpenApiTypes.INT64)
 class StrictIntegerField(serializers.IntegerField):
     """An integer that must arrive as a JSON integer: no booleans, floats or numeric strings."""
 
@@ -17,6 +15,19 @@ class StrictIntegerField(serializers.IntegerField):
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class BoundedIntegerField(StrictIntegerField):
+    """A JSON integer whose bounds a domain check enforces (answering 400 ``refusal_code``): the OpenAPI schema
+    documents ``minimum``/``maximum`` without the serializer changing which error the API answers. (Set in
+    ``__init__``: DRF re-creates declared fields from their arguments for every serializer instance.)"""
+
+    def __init__(self, *, documented_min: int, documented_max: int, refusal_code: str, **kwargs: object) -> None:
+        suffix = f"{documented_min} to {documented_max}; outside: 400 `{refusal_code}`."
+        help_text = kwargs.pop("help_text", None)
+        kwargs["help_text"] = f"{help_text} {suffix}" if help_text else suffix
+        super().__init__(**kwargs)
+        set_override(self, "field", {"type": "integer", "minimum": documented_min, "maximum": documented_max})
 
 
 class StrictCharField(serializers.CharField):

@@ -12,19 +12,20 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.fields import StrictCharField, StrictIntegerField
+from core.fields import BoundedIntegerField, StrictCharField, StrictIntegerField
 from core.permissions import IsAgent, IsAgentOrStaff
 from core.throttling import ReadWriteThrottleMixin
 from economy.models import Agent
 from evolution import selectors, services
 from evolution.models import Message, PopulationStats
+from market.api import bundle_field
 
 
 class FirstBidSerializer(serializers.Serializer):
-    cpu_millicores = StrictIntegerField(required=False)
-    memory_mb = StrictIntegerField(required=False)
-    wall_seconds = StrictIntegerField(required=False)
-    max_price = StrictIntegerField(min_value=1)
+    cpu_millicores = bundle_field("cpu_millicores", required=False)
+    memory_mb = bundle_field("memory_mb", required=False)
+    wall_seconds = bundle_field("wall_seconds", required=False)
+    max_price = StrictIntegerField(min_value=1, max_value=settings.MARKET_MAX_BID)
 
 
 class SpawnInputSerializer(serializers.Serializer):
@@ -35,7 +36,15 @@ class SpawnInputSerializer(serializers.Serializer):
         required=False,
         help_text="Workspace files, name to base64 content (agent.py required unless `code` is given).",
     )
-    endowment = StrictIntegerField(min_value=1)
+    endowment = BoundedIntegerField(
+        min_value=1,
+        documented_min=settings.SPAWN_MIN_ENDOWMENT,
+        documented_max=settings.BP_MAX_AMOUNT,
+        refusal_code="endowment_too_small",
+        help_text=f"Credits the parent gives the child (the parent also pays the spawn fee, {settings.SPAWN_FEE}, "
+        f"and must be alive; a birth beyond {settings.POPULATION_CAP} living agents is refused with 409 "
+        "`population_cap`; above the maximum: 400 `invalid_amount`).",
+    )
     first_bid = FirstBidSerializer(required=False, help_text="A bid the child places from its endowment at birth.")
 
     def validate(self, attrs: dict) -> dict:

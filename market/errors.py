@@ -26,3 +26,8 @@ class BidClosed(DomainError):
 class InvalidMaxPrice(DomainError):
     code = "invalid_max_price"
     default_detail = "max_price is above the market's maximum bid."
+
+
+class InvalidCapacity(DomainError):
+    code = "invalid_capacity"
+    default_detail = "A worker host's capacity must lie within the configured bounds."

@@ -14,7 +14,6 @@ from rest_framework.response import Response
 from core.fields import StrictCharField, StrictIntegerField
 from core.permissions import IsAgent
 from economy.auth import AgentTokenAuthentication
-from market import services as market
 from sandbox import selectors, services
 from sandbox.auth import IsWorker, WorkerTokenAuthentication
 from sandbox.models import Execution
@@ -45,6 +44,8 @@ class ExecutionSpecOutputSerializer(serializers.Serializer):
     log_cap = serializers.IntegerField()
     workspace_max_bytes = serializers.IntegerField()
     lease_seconds = serializers.IntegerField()
+    workspace_max_files = serializers.IntegerField()
+    max_result_bytes = serializers.IntegerField(help_text="The largest result body the API accepts.")
     seed = serializers.IntegerField(
         help_text="The program's seed (BP_SEED): derived from the economy's seed and the execution id."
     )
@@ -52,6 +53,12 @@ class ExecutionSpecOutputSerializer(serializers.Serializer):
 
 class ExecutionLeaseInputSerializer(serializers.Serializer):
     attempt = StrictIntegerField(min_value=1)
+    run_ended = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="The agent's run is over and its result follows: the compute was delivered, so the execution is "
+        "not refunded if the result never arrives.",
+    )
 
 
 class ExecutionLeaseOutputSerializer(serializers.Serializer):
@@ -92,9 +99,21 @@ class ExecutionOutputSerializer(serializers.ModelSerializer):
 
 
 class WorkerHeartbeatInputSerializer(serializers.Serializer):
-    name = StrictCharField(max_length=100)
-    cpu_millicores = StrictIntegerField(min_value=0, max_value=10**9)
-    memory_mb = StrictIntegerField(min_value=0, max_value=10**9)
+    name = StrictCharField(
+        max_length=100,
+        required=False,
+        help_text="Optional; if given it must be the token's own name (a worker reports only for its own host).",
+    )
+    cpu_millicores = StrictIntegerField(
+        min_value=0, max_value=10**9, help_text="Within MARKET_WORKER_MIN/MAX_CPU_MILLICORES (else invalid_capacity)."
+    )
+    memory_mb = StrictIntegerField(
+        min_value=0, max_value=10**9, help_text="Within MARKET_WORKER_MIN/MAX_MEMORY_MB (else invalid_capacity)."
+    )
+
+
+class WorkerMeOutputSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The token's name: the host this worker reports for (BP_WORKER_NAME).")
 
 
 class WorkerHeartbeatOutputSerializer(serializers.Serializer):
@@ -147,7 +166,10 @@ class ExecutionHeartbeatView(WorkerView):
         payload = ExecutionLeaseInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         expires = services.renew_execution_lease(
-            execution_id=execution_id, worker=request.user, attempt=payload.validated_data["attempt"]
+            execution_id=execution_id,
+            worker=request.user,
+            attempt=payload.validated_data["attempt"],
+            run_ended=payload.validated_data["run_ended"],
         )
         data = {"execution_id": execution_id, "lease_expires_at": expires}
         return Response(ExecutionLeaseOutputSerializer(data).data)
@@ -185,8 +207,22 @@ class WorkerHeartbeatView(WorkerView):
     def post(self, request: Request) -> Response:
         payload = WorkerHeartbeatInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        host = market.report_worker_capacity(**payload.validated_data)
+        data = payload.validated_data
+        host = services.report_worker_capacity(
+            worker=request.user,
+            name=data.get("name"),
+            cpu_millicores=data["cpu_millicores"],
+            memory_mb=data["memory_mb"],
+        )
         return Response(WorkerHeartbeatOutputSerializer(host).data)
+
+
+class WorkerMeView(WorkerView):
+    serializer_class = WorkerMeOutputSerializer
+
+    @extend_schema(operation_id="sandbox_worker_me", responses=WorkerMeOutputSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(WorkerMeOutputSerializer({"name": request.user.name}).data)
 
 
 # --- agent endpoints --------------------------------------------------------------------------------------------

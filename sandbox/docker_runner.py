@@ -27,8 +27,9 @@ import re
 import shutil
 import tarfile
 import tempfile
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +105,7 @@ class RunResult:
     container_id: str | None = None
     error: str | None = None  # set when the wrapper's report is missing or unreadable
     details: dict[str, Any] = field(default_factory=dict)
+    workspace_error: str | None = None  # why the workspace was not returned (over the caps, unreadable)
 
     @property
     def duration(self) -> float:
@@ -164,6 +166,49 @@ def _wait(container: Any, timeout: float) -> int | None:
     return int(answer.get("StatusCode", -1))
 
 
+class _ReportReader(threading.Thread):
+    """Reads the container's stdout (the wrapper's, which carries nothing but its one report line) as it is written,
+    so that the report is in hand as soon as the wrapper prints it, before dockerd has finished the container's exit.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(name="bp-report", daemon=True)
+        self.stream = stream
+        self.data = bytearray()
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        try:
+            for chunk in self.stream:
+                self.data += chunk
+                if b"\n" in chunk and self.data.startswith(RESULT_PREFIX):
+                    break
+        except Exception:  # noqa: S110 - a broken stream only means the slow path (wait, then read the logs)
+            pass
+        finally:
+            self.done.set()
+
+    def report_line(self) -> bytes | None:
+        """The complete report line, if the wrapper has printed one."""
+        if not self.done.is_set() or not self.data.startswith(RESULT_PREFIX) or b"\n" not in self.data:
+            return None
+        return bytes(self.data[: self.data.index(b"\n") + 1])
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.stream.close()
+
+
+def _attach_report(client: docker.DockerClient, container_id: str) -> _ReportReader | None:
+    try:
+        stream = client.api.attach(container_id, stdout=True, stderr=False, stream=True, logs=False)
+    except docker.errors.APIError:
+        return None
+    reader = _ReportReader(stream)
+    reader.start()
+    return reader
+
+
 def _parse_report(logs: bytes) -> dict[str, Any] | None:
     for line in reversed(logs.splitlines()):
         if line.startswith(RESULT_PREFIX):
@@ -175,17 +220,28 @@ def _parse_report(logs: bytes) -> dict[str, Any] | None:
     return None
 
 
-def _decode_workspace(encoded: str, limit: int) -> dict[str, bytes]:
+class WorkspaceOverCap(ValueError):
+    """The returned workspace holds more files or bytes (names included) than the caps allow."""
+
+
+def _decode_workspace(encoded: str, limit: int, max_files: int = 256) -> dict[str, bytes]:
+    """The regular files of a base64 tar.gz. At most ``max_files`` files and as many other entries, and at most
+    ``limit`` bytes of contents and names together; reading stops at the first entry over a cap."""
     raw = base64.b64decode(encoded, validate=True)
     out: dict[str, bytes] = {}
-    total = 0
+    total = others = 0
     with tarfile.open(fileobj=io.BytesIO(raw), mode="r:gz") as tar:
         for member in tar:
-            if not member.isreg():
-                continue
-            total += member.size
+            total += len(member.name.encode()) + (member.size if member.isreg() else 0)
             if total > limit:
-                raise ValueError("workspace archive larger than the workspace cap")
+                raise WorkspaceOverCap(f"workspace over the cap of {limit} bytes (names included)")
+            if not member.isreg():
+                others += 1
+                if others > max_files:
+                    raise WorkspaceOverCap(f"workspace over the cap of {max_files} directories and other entries")
+                continue
+            if len(out) >= max_files:
+                raise WorkspaceOverCap(f"workspace over the cap of {max_files} files")
             fh = tar.extractfile(member)
             if fh is not None:
                 out[_safe_relpath(member.name)] = fh.read()
@@ -297,12 +353,15 @@ def run_container(
     wall_seconds: float,
     pids_limit: int = 64,
     workspace_cap_mb: int = 16,
+    workspace_max_bytes: int | None = None,
+    workspace_max_files: int = 256,
     log_cap: int = 65536,
     worker_name: str = "worker",
     deployment: str = DEFAULT_DEPLOYMENT,
     staging_root: str | None = None,
     extra_env: Mapping[str, str] | None = None,
     pool: Any = None,
+    cleanup: list[Callable[[], None]] | None = None,
 ) -> RunResult:
     """Run ``/workspace/agent.py`` (from ``files``) in a fresh container and return what happened.
 
@@ -310,9 +369,12 @@ def run_container(
     cap, that container serves the run (renamed to this execution, its limits set to the bundle, then told to go);
     otherwise a new container is created and started. Either way the container runs this one execution and is then
     removed. ``staging_root`` (default: the system temp dir) must be a path dockerd can bind-mount, i.e. on the docker
-    host itself. The container and the staging directory are always removed.
+    host itself. The container and the staging directory are always removed: before returning, or, when ``cleanup``
+    is a list, by the callable appended to it, which the caller must call (the worker posts the result first; by then
+    the wrapper has killed every process of the agent's and printed its report).
     """
     execution_id = str(execution_id)
+    workspace_limit = int(workspace_max_bytes) if workspace_max_bytes else int(workspace_cap_mb) * 1024 * 1024
     name = container_name(execution_id, worker_name=worker_name, deployment=deployment)
     _remove_container(client, name)  # leftover of an earlier attempt (at-least-once delivery)
 
@@ -323,6 +385,8 @@ def run_container(
         "BP_TOKEN": token,
         "BP_EXECUTION_ID": execution_id,
         "BP_LOG_CAP": str(int(log_cap)),
+        "BP_WORKSPACE_MAX_BYTES": str(int(workspace_limit)),
+        "BP_WORKSPACE_MAX_FILES": str(int(workspace_max_files)),
     }
     limits = {"cpu_millicores": int(cpu_millicores), "memory_mb": int(memory_mb), "pids_limit": int(pids_limit)}
     warm = None
@@ -331,6 +395,7 @@ def run_container(
     stage = warm.stage if warm is not None else None
     container: Any = None
     proxy: UnixSocketProxy | None = None
+    reader: _ReportReader | None = None
     started_at = finished_at = _now()
     try:
         if warm is not None:
@@ -340,6 +405,7 @@ def run_container(
                 client.api.rename(warm.container_id, name)
                 container = client.containers.get(warm.container_id)
                 update_limits(client, warm.container_id, **limits)
+                reader = _attach_report(client, warm.container_id)
                 started_at = _now()
                 t0 = time.monotonic()
                 warm.go(env)
@@ -348,6 +414,9 @@ def run_container(
                 if proxy is not None:
                     proxy.stop()
                     proxy = None
+                if reader is not None:
+                    reader.close()
+                    reader = None
                 shutil.rmtree(warm.stage, ignore_errors=True)
                 warm.close()
                 warm = container = None
@@ -373,12 +442,37 @@ def run_container(
                     **limits,
                 )
             )
+            reader = _attach_report(client, container.id)
             started_at = _now()
             t0 = time.monotonic()
             container.start()
 
+        # Fast path: the wrapper's report, read as it is printed. The wrapper prints it last, after every process of
+        # the agent's is dead; the container's exit is then dockerd's business (and the cleanup's).
+        line = None
+        if reader is not None:
+            reader.done.wait(wall_seconds)
+            line = reader.report_line()
+            reader.close()
+        if line is not None:
+            finished_at = started_at + dt.timedelta(seconds=time.monotonic() - t0)
+            result = _result(
+                image=image,
+                container_id=container.id,
+                state={},
+                exit_code=None,
+                timed_out=False,
+                logs_out=line,
+                logs_err=b"",
+                started_at=started_at,
+                finished_at=finished_at,
+                workspace_limit=int(workspace_cap_mb) * 1024 * 1024,
+            )
+            result.details["pooled"] = warm is not None
+            return result
+
         timed_out = False
-        exit_code = _wait(container, wall_seconds)
+        exit_code = _wait(container, wall_seconds - (time.monotonic() - t0))
         if exit_code is None:
             timed_out = True
             with contextlib.suppress(docker.errors.APIError):
@@ -406,21 +500,31 @@ def run_container(
             logs_err=logs_err,
             started_at=started_at,
             finished_at=finished_at,
-            workspace_limit=int(workspace_cap_mb) * 1024 * 1024,
+            workspace_limit=workspace_limit,
+            workspace_max_files=int(workspace_max_files),
         )
         result.details["pooled"] = warm is not None
         return result
     finally:
-        if container is not None:
-            _remove_container(client, container.id)
+
+        def remove() -> None:
+            if reader is not None:
+                reader.close()
+            if container is not None:
+                _remove_container(client, container.id)
+            else:
+                _remove_container(client, name)
+            if proxy is not None:
+                proxy.stop()
+            if warm is not None:
+                warm.close()
+            if stage is not None:
+                shutil.rmtree(stage, ignore_errors=True)
+
+        if cleanup is None:
+            remove()
         else:
-            _remove_container(client, name)
-        if proxy is not None:
-            proxy.stop()
-        if warm is not None:
-            warm.close()
-        if stage is not None:
-            shutil.rmtree(stage, ignore_errors=True)
+            cleanup.append(remove)
 
 
 def _result(
@@ -435,9 +539,11 @@ def _result(
     started_at: dt.datetime,
     finished_at: dt.datetime,
     workspace_limit: int,
+    workspace_max_files: int = 256,
 ) -> RunResult:
     report = _parse_report(logs_out)
     error: str | None = None
+    workspace_error: str | None = None
     files: dict[str, bytes] | None = None
     if report is None:
         error = "no bp_result report from the runtime wrapper"
@@ -451,9 +557,13 @@ def _result(
         exit_code = int(report.get("exit_code", exit_code if exit_code is not None else -1))
         oom_kills = report.get("oom_kills")
         encoded = report.get("workspace")
-        if isinstance(encoded, str):
+        if report.get("workspace_error"):
+            workspace_error = str(report["workspace_error"])[:500]
+        elif isinstance(encoded, str):
             try:
-                files = _decode_workspace(encoded, workspace_limit)
+                files = _decode_workspace(encoded, workspace_limit, workspace_max_files)
+            except WorkspaceOverCap as exc:
+                workspace_error = str(exc)
             except (ValueError, tarfile.TarError, EOFError, OSError) as exc:
                 error = f"unreadable workspace archive: {exc}"
     oom_killed = bool(state.get("OOMKilled")) or (isinstance(oom_kills, int) and oom_kills > 0)
@@ -480,6 +590,7 @@ def _result(
         timed_out=timed_out,
         container_id=container_id,
         error=error,
+        workspace_error=workspace_error,
         details={
             "state_oom_killed": bool(state.get("OOMKilled")),
             "state_exit_code": state.get("ExitCode"),

@@ -63,3 +63,9 @@ class WorkerNameTaken(DomainError):
     code = "worker_name_taken"
     status = 409
     default_detail = "A worker token with this name exists."
+
+
+class WorkerNameMismatch(DomainError):
+    code = "worker_name_mismatch"
+    status = 403
+    default_detail = "A worker reports only for its own host (the name of its token)."

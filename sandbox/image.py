@@ -8,6 +8,7 @@ No Django imports: the worker, the management command and scripts use it alike. 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import socket
 import subprocess
@@ -28,8 +29,12 @@ REGISTRY_PROBE = ("registry-1.docker.io", 443)
 BUILD_MODE_ENV = "BP_RUNTIME_BUILD"  # auto (default) | dockerfile | offline
 
 
+log = logging.getLogger(__name__)
+
+
 def _say(message: str) -> None:
-    print(f"runtime image: {message}", file=sys.stderr, flush=True)
+    # INFO through logging: under Celery, text printed to stderr is re-logged as a WARNING (a false alarm).
+    log.info("runtime image: %s", message)
 
 
 def _runtime_files() -> list[Path]:
@@ -127,6 +132,7 @@ def ensure_runtime_image(client: docker.DockerClient | None = None, force: bool 
 
 
 def _main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     if argv[:1] == ["--print-tag"]:
         print(runtime_image_tag())
         return 0

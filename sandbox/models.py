@@ -64,6 +64,7 @@ class Execution(models.Model):
         UNCHANGED = "unchanged", "unchanged (nothing returned)"
         TOO_LARGE = "too_large", "refused: over the workspace cap"
         INVALID = "invalid", "refused: bad file names"
+        ARCHIVED = "archived", "refused: the agent died meanwhile (its workspace is archived)"
 
     FINAL = (Status.SUCCEEDED, Status.FAILED, Status.TIMED_OUT, Status.OOM_KILLED, Status.LOST)
 
@@ -91,6 +92,17 @@ class Execution(models.Model):
     artifact = models.TextField(blank=True, help_text="What the agent submitted for judges (capped).")
     artifact_submitted_at = models.DateTimeField(null=True, blank=True)
     refunded = models.BigIntegerField(default=0, help_text="Credits given back when the execution was lost.")
+    run_ended_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the worker reported the agent's run over (its compute delivered); a LOST execution whose run "
+        "had ended is not refunded.",
+    )
+    dispatches = models.PositiveIntegerField(default=0, help_text="Times the execution was sent to the sandbox queue.")
+    dispatched_at = models.DateTimeField(null=True, blank=True, help_text="When it was last sent to the sandbox queue.")
+    redispatch_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the reaper may send it again if it is still QUEUED."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -115,6 +127,7 @@ class Execution(models.Model):
         indexes = [
             models.Index(fields=["agent", "-id"], name="execution_agent_recent"),
             models.Index(fields=["lease_expires_at"], condition=Q(status="RUNNING"), name="execution_running_lease"),
+            models.Index(fields=["redispatch_at"], condition=Q(status="QUEUED"), name="execution_queued_redispatch"),
         ]
 
     def __str__(self) -> str:

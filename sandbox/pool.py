@@ -11,7 +11,7 @@ dir's socket, renames it ``bp-<deployment>-<worker>-<execution>``, sets the bund
 limits with ``docker update`` and sends the execution's environment over the control connection: the go. Wall time
 counts from the go. The container serves that one execution and is then removed, never reused.
 
-A background thread refills the pool. Pooled containers are named ``bp-<deployment>-<worker>-pool-<random>`` and
+Background threads refill the pool. Pooled containers are named ``bp-<deployment>-<worker>-pool-<random>`` and
 labelled ``bp.pool=<worker>`` and ``bp.deployment`` (not ``bp.execution``: labels are fixed at creation, before any
 execution), so a worker's start-up reaper and ``reap_containers`` remove them. :meth:`WarmPool.close` removes every
 container it holds; if the worker process dies instead, its control connections close and the waiting wrappers exit
@@ -121,7 +121,8 @@ class WarmPool:
         self._ready: list[WarmContainer] = []
         self._cond = threading.Condition()
         self._closed = False
-        self._thread: threading.Thread | None = None
+        self._starting = 0  # containers being started by the refill threads
+        self._threads: list[threading.Thread] = []
         self.created = 0
         self.taken = 0
         self.missed = 0  # takes that found no ready container of their key
@@ -191,34 +192,42 @@ class WarmPool:
             self._closed = True
             held, self._ready = self._ready, []
             self._cond.notify_all()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(self.ready_timeout + 10)
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(self.ready_timeout + 10)
         for warm in held:
             self._destroy(warm)
 
     # --- refill -------------------------------------------------------------------------------------------------
 
     def _ensure_thread(self) -> None:
+        """Start the refill threads (as many as the pool holds, at most 2: container starts overlap well in dockerd,
+        and every claim leaves a gap to fill)."""
         with self._cond:
-            if self._thread is None and not self._closed and self.size > 0:
-                self._thread = threading.Thread(target=self._refill, name=f"bp-pool-{self.worker_name}", daemon=True)
-                self._thread.start()
+            if self._threads or self._closed or self.size <= 0:
+                return
+            for index in range(min(self.size, 2)):
+                thread = threading.Thread(target=self._refill, name=f"bp-pool-{self.worker_name}-{index}", daemon=True)
+                self._threads.append(thread)
+                thread.start()
 
     def _refill(self) -> None:
         backoff = 0.5
         while True:
             with self._cond:
-                while not self._closed and (self.key is None or len(self._ready) >= self.size):
+                while not self._closed and (self.key is None or len(self._ready) + self._starting >= self.size):
                     self._cond.wait()
                 if self._closed:
                     return
                 key = self.key
+                self._starting += 1
             assert key is not None
             try:
                 warm = self._make(key)
             except Exception as exc:
-                self.failures += 1
+                with self._cond:
+                    self._starting -= 1
+                    self.failures += 1
                 log.warning("warm pool: could not start a container (%s); retrying in %.1fs", exc, backoff)
                 with self._cond:
                     self._cond.wait(backoff)
@@ -226,6 +235,7 @@ class WarmPool:
                 continue
             backoff = 0.5
             with self._cond:
+                self._starting -= 1
                 if self._closed or key != self.key:
                     stale = True
                 else:

@@ -6,7 +6,16 @@ re-delivered task, a late worker or a concurrent reaper can never apply a second
     QUEUED ──claim──▶ RUNNING ──result──▶ SUCCEEDED | FAILED | TIMED_OUT | OOM_KILLED
                         │  ▲
                         │  └─re-claim after the lease expired (attempts + 1; the old claim is fenced off)
-                        └──lease expired, reaper──▶ LOST (the price paid is refunded)
+                        └──lease expired, reaper──▶ LOST (the price paid is refunded unless the run had ended)
+
+Refunds: the system gives back only what the system lost. A LOST execution is refunded when its agent's run did not
+end (the worker or its host died, the claim was taken over); once the worker has reported the run over
+(``run_ended_at``, sent just before the result) the compute was delivered, and an execution that is then lost (the
+result never arrived, e.g. because the agent's output made it unpostable) is not refunded.
+
+Dispatch: a new execution is sent to the sandbox queue once when the tick commits. The reaper sends a QUEUED one
+again only when its ``redispatch_at`` has passed, and each send doubles the wait before the next
+(``SANDBOX_REDISPATCH_SECONDS`` times 2 to the n, at most ``SANDBOX_REDISPATCH_MAX_SECONDS``): a backlog is not flooded.
 
 Each claim issues a fresh agent token for that execution only; it is revoked when the outcome is recorded.
 """
@@ -22,7 +31,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, Q, Subquery, Value
+from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -30,7 +39,8 @@ from economy import errors as ledger_errors
 from economy import services as ledger
 from economy.determinism import execution_seed
 from economy.models import Agent, AgentToken
-from market.models import Bid
+from market import services as market
+from market.models import Bid, WorkerHost
 from sandbox import errors, tasks
 from sandbox.image import runtime_image_tag
 from sandbox.models import Execution, ExecutionToken, WorkerToken, Workspace
@@ -62,6 +72,8 @@ class ExecutionSpec:
     log_cap: int
     workspace_max_bytes: int
     lease_seconds: int
+    workspace_max_files: int
+    max_result_bytes: int
     seed: int  # BP_SEED in the container: economy.determinism.execution_seed(execution_id)
 
 
@@ -178,6 +190,17 @@ def issue_worker_token(*, name: str) -> tuple[WorkerToken, str]:
     return token, raw
 
 
+def report_worker_capacity(
+    *, worker: WorkerToken, cpu_millicores: int, memory_mb: int, name: str | None = None
+) -> WorkerHost:
+    """The capacity ``worker``'s host offers; the host is the token's own (a different ``name`` is refused)."""
+    if name is not None and name != worker.name:
+        raise errors.WorkerNameMismatch(
+            f"This token reports for the worker host {worker.name!r}, not {name!r}.", worker=worker.name
+        )
+    return market.report_worker_capacity(name=worker.name, cpu_millicores=cpu_millicores, memory_mb=memory_mb)
+
+
 # --- executions ---------------------------------------------------------------------------------------------------
 
 
@@ -194,23 +217,36 @@ def create_executions_for_tick(*, tick_number: int, enqueue: bool | None = None)
             INSERT INTO {execution} (
                 agent_id, bid_id, cpu_millicores, memory_mb, wall_seconds, status, attempts, worker, image,
                 stdout, stderr, stdout_truncated, stderr_truncated, error, workspace_outcome, artifact, refunded,
-                created_at
+                created_at, dispatches, dispatched_at, redispatch_at
             )
             SELECT agent_id, id, cpu_millicores, memory_mb, wall_seconds, %s, 0, '', '',
-                   '', '', FALSE, FALSE, '', '', '', 0, %s
+                   '', '', FALSE, FALSE, '', '', '', 0, %s, %s, %s, %s
             FROM {bid}
             WHERE tick_number = %s AND status = %s
             ORDER BY id
             ON CONFLICT (bid_id) DO NOTHING
             RETURNING id
             """,
-            [Execution.Status.QUEUED, now, tick_number, Bid.Status.WON],
+            [Execution.Status.QUEUED, now, *_first_dispatch(now), tick_number, Bid.Status.WON],
         )
         ids = sorted(row[0] for row in cursor.fetchall())
         if settings.SANDBOX_DISPATCH == "celery" if enqueue is None else enqueue:
             for execution_id in ids:
-                tasks.run_execution.delay_on_commit(execution_id)
+                transaction.on_commit(lambda execution_id=execution_id: tasks.send_execution(execution_id))
     return ids
+
+
+def redispatch_delay(dispatches: int) -> timedelta:
+    """How long after its ``dispatches``-th send a still-QUEUED execution waits before the reaper sends it again."""
+    base = settings.SANDBOX_REDISPATCH_SECONDS
+    return timedelta(seconds=min(base * 2 ** max(0, min(dispatches - 1, 30)), settings.SANDBOX_REDISPATCH_MAX_SECONDS))
+
+
+def _first_dispatch(now: datetime) -> tuple[int, datetime | None, datetime | None]:
+    """``dispatches, dispatched_at, redispatch_at`` of a new execution (sent once when the tick commits)."""
+    if settings.SANDBOX_DISPATCH != "celery":
+        return 0, None, None
+    return 1, now, now + redispatch_delay(1)
 
 
 def claim_execution(*, execution_id: int, worker: WorkerToken) -> ExecutionSpec:
@@ -260,6 +296,8 @@ def claim_execution(*, execution_id: int, worker: WorkerToken) -> ExecutionSpec:
             log_cap=settings.SANDBOX_LOG_CAP,
             workspace_max_bytes=settings.SANDBOX_WORKSPACE_MAX_BYTES,
             lease_seconds=settings.SANDBOX_LEASE_SECONDS,
+            workspace_max_files=settings.SANDBOX_WORKSPACE_MAX_FILES,
+            max_result_bytes=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
             seed=execution_seed(execution.id),
         )
 
@@ -273,12 +311,19 @@ def _refuse_unclaimed(*, execution_id: int) -> None:
     raise errors.ExecutionNotClaimed()
 
 
-def renew_execution_lease(*, execution_id: int, worker: WorkerToken, attempt: int) -> datetime:
-    """The claiming worker is still running it: push the lease forward. Refused once the claim is gone."""
-    expires = timezone.now() + timedelta(seconds=settings.SANDBOX_LEASE_SECONDS)
+def renew_execution_lease(*, execution_id: int, worker: WorkerToken, attempt: int, run_ended: bool = False) -> datetime:
+    """The claiming worker is still running it: push the lease forward. Refused once the claim is gone.
+
+    ``run_ended``: the agent's run is over and its result follows (the compute was delivered: no refund if the
+    result never arrives)."""
+    now = timezone.now()
+    expires = now + timedelta(seconds=settings.SANDBOX_LEASE_SECONDS)
+    changes: dict = {"lease_expires_at": expires}
+    if run_ended:
+        changes["run_ended_at"] = now
     renewed = Execution.objects.filter(
         id=execution_id, status=Execution.Status.RUNNING, worker_token=worker, attempts=attempt
-    ).update(lease_expires_at=expires)
+    ).update(**changes)
     if renewed != 1:
         _refuse_unclaimed(execution_id=execution_id)
     return expires
@@ -325,13 +370,28 @@ def record_execution_result(
         if recorded != 1:
             _refuse_unclaimed(execution_id=execution_id)
         execution = Execution.objects.get(id=execution_id)
-        if workspace_outcome == Execution.WorkspaceOutcome.SAVED:
-            Workspace.objects.update_or_create(
-                agent_id=execution.agent_id,
-                defaults={"files": _encode_files(outcome.files or {}), "size_bytes": files_size},
-            )
+        if workspace_outcome == Execution.WorkspaceOutcome.SAVED and not _save_returned_workspace(
+            agent_id=execution.agent_id, files=outcome.files or {}, size=files_size
+        ):
+            execution.workspace_outcome = Execution.WorkspaceOutcome.ARCHIVED
+            execution.save(update_fields=["workspace_outcome"])
         _revoke_execution_tokens(execution_id=execution_id)
     return execution
+
+
+def _save_returned_workspace(*, agent_id: int, files: dict[str, bytes], size: int) -> bool:
+    """Replace the agent's workspace with what a run returned, unless it was archived (the agent died meanwhile:
+    its last workspace is kept for its lineage). The row is locked, so a death committing meanwhile waits for us or
+    we see its archive. Returns whether it was saved."""
+    current = Workspace.objects.select_for_update().filter(agent_id=agent_id).first()
+    if current is not None and current.archived_at is not None:
+        return False
+    if current is None:
+        Workspace.objects.create(agent_id=agent_id, files=_encode_files(files), size_bytes=size)
+    else:
+        current.files, current.size_bytes = _encode_files(files), size
+        current.save(update_fields=["files", "size_bytes", "updated_at"])
+    return True
 
 
 def submit_artifact(*, token: AgentToken, text: str) -> Execution:
@@ -354,8 +414,8 @@ def submit_artifact(*, token: AgentToken, text: str) -> Execution:
 
 
 def mark_execution_lost(*, execution_id: int) -> bool:
-    """RUNNING with an expired lease → LOST, exactly once; the agent gets back what its winning bid paid.
-    Returns whether this call made the change."""
+    """RUNNING with an expired lease → LOST, exactly once. The agent gets back what its winning bid paid unless its
+    run had ended (the compute was delivered; only the result was lost). Returns whether this call made the change."""
     now = timezone.now()
     price = Subquery(Bid.objects.filter(id=OuterRef("bid_id")).values("price")[:1])
     with transaction.atomic():
@@ -364,8 +424,14 @@ def mark_execution_lost(*, execution_id: int) -> bool:
         ).update(
             status=Execution.Status.LOST,
             finished_at=now,
-            error="The worker stopped renewing its lease (lost with its host or process).",
-            refunded=Coalesce(price, Value(0)),
+            error=Case(
+                When(
+                    run_ended_at__isnull=True,
+                    then=Value("The worker stopped renewing its lease (lost with its host or process)."),
+                ),
+                default=Value("The run ended but its result never arrived; the compute was delivered: no refund."),
+            ),
+            refunded=Case(When(run_ended_at__isnull=True, then=Coalesce(price, Value(0))), default=Value(0)),
         )
         if lost != 1:
             return False
@@ -378,19 +444,38 @@ def mark_execution_lost(*, execution_id: int) -> bool:
     return True
 
 
-def redispatch_stale_executions(*, older_than_seconds: int | None = None, limit: int = 1000) -> list[int]:
-    """Send QUEUED executions that nobody claimed for a while to the sandbox queue again (a publish lost after the
-    tick committed, or a broker that lost its messages). A duplicate message is harmless: claims are conditional."""
+def redispatch_stale_executions(*, limit: int = 1000) -> list[int]:
+    """Send QUEUED executions nobody claimed again (a publish lost after the tick committed, or a broker that lost
+    its messages), each only once its ``redispatch_at`` has passed; every send doubles the wait before the next, so
+    a backlog of queued work is not re-published every reaper beat. Concurrent reapers skip each other's rows.
+    A duplicate message is harmless: claims are conditional."""
     if settings.SANDBOX_DISPATCH != "celery":
         return []
-    age = settings.SANDBOX_LEASE_SECONDS * 2 if older_than_seconds is None else older_than_seconds
-    stale = Execution.objects.filter(
-        status=Execution.Status.QUEUED, created_at__lt=timezone.now() - timedelta(seconds=age)
-    )
-    ids = list(stale.order_by("id").values_list("id", flat=True)[:limit])
-    for execution_id in ids:
-        tasks.run_execution.delay(execution_id)
+    now = timezone.now()
+    with transaction.atomic():
+        due = list(
+            Execution.objects.select_for_update(skip_locked=True)
+            .filter(status=Execution.Status.QUEUED)
+            .filter(Q(redispatch_at__lte=now) | Q(redispatch_at__isnull=True))
+            .order_by("id")
+            .values_list("id", "dispatches")[:limit]
+        )
+        by_count: dict[int, list[int]] = {}
+        for execution_id, dispatches in due:
+            by_count.setdefault(dispatches, []).append(execution_id)
+        for dispatches, ids in by_count.items():
+            Execution.objects.filter(id__in=ids).update(
+                dispatches=dispatches + 1, dispatched_at=now, redispatch_at=now + redispatch_delay(dispatches + 1)
+            )
+        ids = sorted(execution_id for execution_id, _ in due)
+        for execution_id in ids:
+            transaction.on_commit(lambda execution_id=execution_id: tasks.send_execution(execution_id))
     return ids
+
+
+def forget_stale_worker_hosts() -> int:
+    """Remove worker hosts that stopped reporting (they no longer count towards the market's supply)."""
+    return market.remove_stale_worker_hosts()
 
 
 def reap_lost_executions(*, limit: int = 1000) -> list[int]:

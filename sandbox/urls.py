@@ -19,5 +19,6 @@ urlpatterns = [
         name="sandbox-execution-result",
     ),
     path("sandbox/workers/heartbeat", api.WorkerHeartbeatView.as_view(), name="sandbox-worker-heartbeat"),
+    path("sandbox/workers/me", api.WorkerMeView.as_view(), name="sandbox-worker-me"),
     path("sandbox/artifact", api.ArtifactView.as_view(), name="sandbox-artifact"),
 ]

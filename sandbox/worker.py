@@ -14,6 +14,7 @@ import atexit
 import base64
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import threading
@@ -31,7 +32,9 @@ from sandbox.pool import WarmPool
 __all__ = [
     "ApiUnavailable",
     "WorkerConfig",
+    "WorkerTokenRefused",
     "close_pools",
+    "identify_worker",
     "report_capacity",
     "run_execution",
     "start_pool",
@@ -44,6 +47,11 @@ log = logging.getLogger(__name__)
 CLAIMED_ELSEWHERE = "execution_not_queued"
 ALREADY_RECORDED = "result_already_recorded"
 RESULT_POST_ATTEMPTS = 5
+# Used when the API's spec does not say: the API's default request body limit (BP_MAX_REQUEST_BYTES).
+DEFAULT_MAX_RESULT_BYTES = 2 * 1024 * 1024
+RESULT_MARGIN_BYTES = 16 * 1024  # headroom under the API's limit
+REDUCED_LOG_CHARS = 4096  # what a reduced result keeps of each log
+DEFAULT_WORKSPACE_MAX_FILES = 256
 
 
 class ApiUnavailable(Exception):
@@ -56,6 +64,10 @@ class ApiRefused(Exception):
         self.status = status
         self.body = body
         self.code = body.get("code") if isinstance(body, dict) else None
+
+
+class WorkerTokenRefused(Exception):
+    """The worker token is missing, or the API refuses it: this worker cannot do anything."""
 
 
 @dataclass(frozen=True)
@@ -100,16 +112,22 @@ class WorkerAPI:
         self.session.headers["Authorization"] = f"Worker {config.token}"
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
+        return self.request("POST", path, body)
+
+    def get(self, path: str) -> Any:
+        return self.request("GET", path)
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         try:
-            response = self.session.post(self.base + path, json=body, timeout=self.config.request_timeout)
+            response = self.session.request(method, self.base + path, json=body, timeout=self.config.request_timeout)
         except requests.RequestException as exc:
-            raise ApiUnavailable(f"POST {path}: {exc}") from exc
+            raise ApiUnavailable(f"{method} {path}: {exc}") from exc
         try:
             data = response.json()
         except ValueError:
             data = response.text[:500]
         if response.status_code >= 500:
-            raise ApiUnavailable(f"POST {path}: {response.status_code} {data}")
+            raise ApiUnavailable(f"{method} {path}: {response.status_code} {data}")
         if response.status_code >= 400:
             raise ApiRefused(response.status_code, data)
         return data
@@ -229,11 +247,23 @@ def close_pools() -> None:
 atexit.register(close_pools)
 
 
-def _outcome(result: Any, workspace_max_bytes: int) -> dict[str, Any]:
+def _outcome(result: Any, workspace_max_bytes: int, workspace_max_files: int) -> dict[str, Any]:
+    """The result body of a run. A workspace over the caps (file count, or bytes with the names included) is
+    dropped here whatever the wrapper and the runner did: the API keeps the agent's previous workspace."""
     files = result.files
-    too_large = bool(result.error and "larger than the workspace cap" in result.error)
-    if files is not None and sum(len(v) for v in files.values()) > workspace_max_bytes:
+    workspace_error = getattr(result, "workspace_error", None)
+    too_large = bool(workspace_error)
+    error = result.error or ""
+    if files is not None and (
+        len(files) > workspace_max_files
+        or sum(len(name.encode()) + len(content) for name, content in files.items()) > workspace_max_bytes
+    ):
         files, too_large = None, True
+        workspace_error = workspace_error or (
+            f"workspace over the cap ({workspace_max_files} files, {workspace_max_bytes} bytes with names)"
+        )
+    if workspace_error and workspace_error not in error:
+        error = f"{error}; {workspace_error}" if error else workspace_error
     return {
         "status": result.status,
         "exit_code": result.exit_code,
@@ -242,21 +272,62 @@ def _outcome(result: Any, workspace_max_bytes: int) -> dict[str, Any]:
         "stdout_truncated": result.stdout_truncated,
         "stderr_truncated": result.stderr_truncated,
         "image": result.image,
-        "error": result.error or "",
+        "error": error,
         "workspace_too_large": too_large,
         "files": None if files is None else {k: base64.b64encode(v).decode("ascii") for k, v in files.items()},
     }
 
 
+def _body_size(body: dict[str, Any]) -> int:
+    return len(json.dumps(body).encode())  # what requests sends for json=
+
+
+def _reduced(body: dict[str, Any], reason: str, *, log_chars: int | None = None) -> dict[str, Any]:
+    """The same result without the workspace (the API keeps the previous one), logs cut to ``log_chars`` if given,
+    and ``reason`` appended to the error."""
+    reduced = dict(body, files=None, workspace_too_large=bool(body.get("files")) or body.get("workspace_too_large"))
+    if log_chars is not None:
+        for stream in ("stdout", "stderr"):
+            text = reduced.get(stream) or ""
+            if len(text) > log_chars:
+                reduced[stream] = text[:log_chars]
+                reduced[f"{stream}_truncated"] = True
+    error = reduced.get("error") or ""
+    reduced["error"] = (f"{error}; {reason}" if error else reason)[:4000]
+    return reduced
+
+
+def fit_result(body: dict[str, Any], max_bytes: int) -> dict[str, Any]:
+    """A result body that fits in ``max_bytes``: the workspace goes first, then most of the logs. The exit code,
+    the status and the reason always stay, so that the run is recorded whatever the agent left behind."""
+    size = _body_size(body)
+    if size <= max_bytes:
+        return body
+    reason = f"the result was {size} bytes, over the API's limit of {max_bytes}: the workspace was not saved"
+    reduced = _reduced(body, reason)
+    if _body_size(reduced) > max_bytes:
+        reduced = _reduced(body, reason + " and the logs were cut", log_chars=REDUCED_LOG_CHARS)
+    return reduced
+
+
 def _post_result(api: WorkerAPI, execution_id: int, body: dict[str, Any]) -> str:
+    """Post the result; if the API refuses it as too large or invalid (413/400), post it once more reduced (no
+    workspace, short logs) so that the run is still recorded. Refusals about the claim (409) end here."""
     path = f"/sandbox/executions/{execution_id}/result"
-    for attempt in range(RESULT_POST_ATTEMPTS):
+    reduced = False
+    attempt = 0
+    while True:
         try:
             api.post(path, body)
             return body["status"]
         except ApiRefused as exc:
             if exc.code == ALREADY_RECORDED and attempt > 0:
                 return body["status"]  # our earlier post got through before the connection broke
+            if exc.status in (400, 413) and not reduced:
+                log.warning("execution %s: result refused (%s); posting it reduced", execution_id, exc)
+                reason = f"the API refused the full result ({exc.status} {exc.code}): the workspace was not saved"
+                body, reduced = _reduced(body, reason, log_chars=REDUCED_LOG_CHARS), True
+                continue
             log.warning("execution %s: result refused: %s", execution_id, exc)
             return f"refused:{exc.code}"
         except ApiUnavailable as exc:
@@ -264,7 +335,16 @@ def _post_result(api: WorkerAPI, execution_id: int, body: dict[str, Any]) -> str
                 raise
             log.warning("execution %s: result post failed (%s); retrying", execution_id, exc)
             time.sleep(min(2**attempt, 10))
-    raise AssertionError("unreachable")
+        attempt += 1
+
+
+def _report_run_ended(api: WorkerAPI, execution_id: int, attempt: int) -> None:
+    """Tell the API the agent's run is over (its compute was delivered) before posting the result: an execution
+    whose result then never arrives is not refunded (see ``services.mark_execution_lost``)."""
+    try:
+        api.post(f"/sandbox/executions/{execution_id}/heartbeat", {"attempt": attempt, "run_ended": True})
+    except (ApiUnavailable, ApiRefused) as exc:
+        log.warning("execution %s: could not report the end of the run: %s", execution_id, exc)
 
 
 def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None) -> str:
@@ -283,6 +363,7 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
                 return "skipped"
             raise
         attempt = int(spec["attempt"])
+        max_files = int(spec.get("workspace_max_files") or DEFAULT_WORKSPACE_MAX_FILES)
         keeper = LeaseKeeper(
             api,
             client,
@@ -292,6 +373,7 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
             container=config.container_name(execution_id),
         )
         keeper.start()
+        cleanup: list = []  # the container is removed after the result is posted (the agent is dead by then)
         try:
             result = run_container(
                 client=client,
@@ -306,32 +388,72 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
                 wall_seconds=spec["wall_seconds"],
                 pids_limit=spec["pids_limit"],
                 workspace_cap_mb=workspace_cap_mb(spec["workspace_max_bytes"]),
+                workspace_max_bytes=spec["workspace_max_bytes"],
+                workspace_max_files=max_files,
                 log_cap=spec["log_cap"],
                 worker_name=config.name,
                 deployment=config.deployment_id,
                 staging_root=config.staging_dir,
                 extra_env={"BP_SEED": str(spec["seed"])},
                 pool=warm_pool(config, client),
+                cleanup=cleanup,
             )
-            body = _outcome(result, spec["workspace_max_bytes"])
+            body = _outcome(result, spec["workspace_max_bytes"], max_files)
+            ran = True
         except Exception as exc:  # the engine failed us, not the agent: still report once
             log.exception("execution %s: the sandbox failed", execution_id)
             body = {"status": "FAILED", "error": f"sandbox error: {type(exc).__name__}: {exc}"[:4000], "files": None}
+            ran = False
         finally:
             keeper.stop()
         body["attempt"] = attempt
-        return _post_result(api, execution_id, body)
+        if ran and not keeper.lost:
+            _report_run_ended(api, execution_id, attempt)
+        max_bytes = int(spec.get("max_result_bytes") or DEFAULT_MAX_RESULT_BYTES)
+        body = fit_result(body, max(4096, max_bytes - RESULT_MARGIN_BYTES))
+        try:
+            return _post_result(api, execution_id, body)
+        finally:
+            for remove in cleanup:
+                remove()
     finally:
         api.close()
 
 
-def report_capacity(config: WorkerConfig) -> None:
-    """Tell the market what this host offers (``POST /sandbox/workers/heartbeat``)."""
+def identify_worker(config: WorkerConfig, *, wait_seconds: float = 60.0) -> str:
+    """The name of this worker's token (``GET /sandbox/workers/me``): the host the worker reports for.
+
+    Raises :class:`WorkerTokenRefused` when the token is missing or refused, :class:`ApiUnavailable` when the API
+    could not be reached within ``wait_seconds``."""
+    if not config.token:
+        raise WorkerTokenRefused("BP_WORKER_TOKEN is not set (manage.py create_worker_token --name NAME prints one).")
+    api = WorkerAPI(config)
+    deadline = time.monotonic() + wait_seconds
+    try:
+        while True:
+            try:
+                return str(api.get("/sandbox/workers/me")["name"])
+            except ApiRefused as exc:
+                raise WorkerTokenRefused(
+                    f"the API at {config.api_url} refused BP_WORKER_TOKEN ({exc.status} {exc.code}): "
+                    "create one with manage.py create_worker_token --name NAME"
+                ) from exc
+            except ApiUnavailable as exc:
+                if time.monotonic() >= deadline:
+                    raise
+                log.warning("the API is not reachable yet (%s); retrying", exc)
+                time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
+    finally:
+        api.close()
+
+
+def report_capacity(config: WorkerConfig) -> dict[str, Any]:
+    """Tell the market what this host offers (``POST /sandbox/workers/heartbeat``; the API takes the host's name
+    from the token)."""
     api = WorkerAPI(config)
     try:
-        api.post(
-            "/sandbox/workers/heartbeat",
-            {"name": config.name, "cpu_millicores": config.cpu_millicores, "memory_mb": config.memory_mb},
+        return api.post(
+            "/sandbox/workers/heartbeat", {"cpu_millicores": config.cpu_millicores, "memory_mb": config.memory_mb}
         )
     finally:
         api.close()

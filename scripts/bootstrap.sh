@@ -29,4 +29,4 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
   echo "$want" > "$stamp"
 fi
-mkdir -p var
+mkdir -p var var/static  # STATIC_ROOT by default (WhiteNoise warns when it is missing)

@@ -16,8 +16,10 @@
         "stderr_truncated": bool, "terminated": bool, "oom_kills": int | null, "duration_ms": int,
         "workspace": <base64 of a tar.gz of /workspace> | null}
 
-   (workspace is null when the wrapper was terminated) and exits with the agent's exit code (128+signal if the
-   agent died from a signal).
+   (workspace is null when the wrapper was terminated, or when /workspace holds more than BP_WORKSPACE_MAX_FILES
+   files (or as many directories) or more than BP_WORKSPACE_MAX_BYTES bytes of contents and names together; then
+   ``"workspace_error"`` says why: counting stops at the first entry over a cap, so an inode flood costs little) and
+   exits with the agent's exit code (128+signal if the agent died from a signal).
 
 Standard library only; it runs on the image's python3.
 """
@@ -136,6 +138,39 @@ class Base64Writer:
             self.pending = b""
 
 
+def workspace_over_caps(max_files: int, max_bytes: int) -> str | None:
+    """Why /workspace may not be returned (None when it fits): more than ``max_files`` files or directories, or
+    more than ``max_bytes`` bytes of contents and names (relative paths) together. Stops at the first entry over."""
+    files = dirs = total = 0
+    stack = [WORKSPACE]
+    while stack:
+        top = stack.pop()
+        try:
+            entries = os.scandir(top)
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                total += len(os.path.relpath(entry.path, WORKSPACE).encode("utf-8", "surrogateescape"))
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        dirs += 1
+                        stack.append(entry.path)
+                    else:
+                        files += 1
+                        if entry.is_file(follow_symlinks=False):
+                            total += entry.stat(follow_symlinks=False).st_size
+                except OSError:
+                    continue
+                if files > max_files:
+                    return f"workspace over the cap of {max_files} files"
+                if dirs > max_files:
+                    return f"workspace over the cap of {max_files} directories"
+                if total > max_bytes:
+                    return f"workspace over the cap of {max_bytes} bytes (names included)"
+    return None
+
+
 def write_workspace_tar(out: BinaryIO) -> None:
     """Stream /workspace as base64(tar.gz) into ``out``; unreadable entries are skipped."""
     writer = Base64Writer(out)
@@ -155,6 +190,8 @@ def write_workspace_tar(out: BinaryIO) -> None:
 class Wrapper:
     def __init__(self) -> None:
         self.cap = max(0, int(os.environ.get("BP_LOG_CAP") or 65536))
+        self.max_files = max(0, int(os.environ.get("BP_WORKSPACE_MAX_FILES") or 256))
+        self.max_bytes = max(0, int(os.environ.get("BP_WORKSPACE_MAX_BYTES") or 512 * 1024))
         self.agent_pid: int | None = None
         self.terminated = False
 
@@ -180,12 +217,22 @@ class Wrapper:
         if os.path.isdir(SEED):
             shutil.copytree(SEED, WORKSPACE, dirs_exist_ok=True, copy_function=shutil.copyfile)
 
-    def spawn(self) -> tuple[int, int, int]:
+    def spawn(self) -> tuple[int, Capture, Capture]:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         argv = [sys.executable or "python3", "-u", os.path.join(WORKSPACE, ENTRY)]
         env = dict(os.environ)
-        pid = os.fork()
+        # The readers start before the agent exists: a fork bomb can take every pid of the container at once, and
+        # a thread started after it could not be (the run would end in "can't start new thread").
+        stdout, stderr = Capture(out_r, self.cap), Capture(err_r, self.cap)
+        stdout.start()
+        stderr.start()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(out_w)  # the readers see the end of their pipes
+            os.close(err_w)
+            raise
         if pid == 0:  # child: never returns
             try:
                 os.setsid()
@@ -207,7 +254,7 @@ class Wrapper:
                 os._exit(127)
         os.close(out_w)
         os.close(err_w)
-        return pid, out_r, err_r
+        return pid, stdout, stderr
 
     def wait_agent(self, pid: int) -> int:
         """Reap children (orphans included, we are init) until the agent exits; return its wait status."""
@@ -246,16 +293,13 @@ class Wrapper:
         else:
             if not self.terminated:
                 try:
-                    pid, out_r, err_r = self.spawn()
+                    pid, stdout, stderr = self.spawn()
                 except OSError as exc:
                     stderr.data += f"bp-runtime: could not start the agent: {exc}\n".encode()[: self.cap]
                     return self.finish(exit_code, stdout, stderr, oom_before, started)
                 self.agent_pid = pid
                 if self.terminated:  # SIGTERM raced with the spawn
                     self.kill_all()
-                stdout, stderr = Capture(out_r, self.cap), Capture(err_r, self.cap)
-                stdout.start()
-                stderr.start()
                 status = self.wait_agent(pid)
                 exit_code = os.waitstatus_to_exitcode(status)
                 if exit_code < 0:
@@ -289,8 +333,11 @@ class Wrapper:
         head = json.dumps(result, ensure_ascii=True)[:-1]  # drop the closing brace, the workspace follows
         out = sys.stdout.buffer
         out.write(head.encode("ascii"))
+        over = None if self.terminated else workspace_over_caps(self.max_files, self.max_bytes)
         if self.terminated:
             out.write(b', "workspace": null}\n')
+        elif over:
+            out.write(b', "workspace": null, "workspace_error": ' + json.dumps(over).encode("ascii") + b"}\n")
         else:
             out.write(b', "workspace": "')
             try:

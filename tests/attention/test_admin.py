@@ -127,3 +127,49 @@ def test_staff_edit_the_attention_controller_in_the_admin(client):
     bad = client.post("/admin/attention/attentionstate/1/change/", {**form, "price": "10"})
     assert bad.status_code == 200  # the form shows the error: the price is below the floor
     assert AttentionState.objects.get(id=1).price == 40
+
+
+def test_the_queue_shows_how_many_wait_and_how_many_the_judge_scored_today(client, judge):
+    first, second = make_review_item(artifact="first"), make_review_item(artifact="second")
+    page = client.get(review_url(first)).content.decode()
+    assert "2 items waiting for you · 0 scored by you today" in page
+    assert 'id="review-form"' in page and "attention/review.js" in page  # keyboard scoring
+    client.post(review_url(first), {"score": "4"})
+    assert "1 item waiting for you · 1 scored by you today" in client.get(review_url(second)).content.decode()
+    client.post(review_url(second), {"score": "6"})
+    assert (
+        "0 items waiting for you · 2 scored by you today"
+        in client.get("/admin/attention/humanreward/review/").content.decode()
+    )
+
+
+def test_a_judge_lands_on_the_review_queue_after_login_and_sees_it_on_the_admin_home(client):
+    make_user(username="judy", judge=True, password="a-judges-password")
+    make_review_item()
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": "judy", "password": "a-judges-password", "next": "/admin/"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/attention/humanreward/review/"
+    home = client.get("/admin/").content.decode()
+    assert 'id="review-queue-module"' in home and "1 item waiting for you" in home
+
+
+def test_an_operator_who_asks_for_a_page_gets_it_and_a_superuser_lands_on_the_home(client):
+    make_user(username="judy", judge=True, password="a-judges-password")
+    asked = client.post(
+        "/admin/login/", {"username": "judy", "password": "a-judges-password", "next": "/admin/market/tick/"}
+    )
+    assert asked["Location"] == "/admin/market/tick/"
+    client.logout()
+    from django.contrib.auth.models import User
+
+    User.objects.create_superuser("root", password="a-root-password")
+    root = client.post("/admin/login/", {"username": "root", "password": "a-root-password", "next": "/admin/"})
+    assert root["Location"] == "/admin/"
+
+
+def test_model_names_read_well_in_the_admin(client, judge):
+    html = client.get("/admin/attention/humanreward/").content.decode()
+    assert "Review items" in html
+    assert "(review item)s" not in html

@@ -61,9 +61,9 @@ def live_worker(live_server: Any, settings: Any, docker_client: Any, runtime_ima
 def warm_worker(live_worker: str, settings: Any, docker_client: Any) -> str:
     """``live_worker`` with this process's warm pool filled before the test (the pool is on by default,
     ``SANDBOX_POOL_SIZE``), so that the first execution is a pooled one too. Returns the pool's stats before."""
-    from sandbox import tasks, worker
+    from sandbox import worker, worker_tasks
 
-    config = tasks.worker_config()
+    config = worker_tasks.worker_config()
     assert config.pool_size > 0, "SANDBOX_POOL_SIZE is 0: these tests run with the pool on"
     pool = worker.start_pool(
         config,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import functools
+import itertools
 import json
+import operator
 from datetime import timedelta
 from io import StringIO
 
@@ -20,7 +23,15 @@ from market.models import Bid, WorkerHost
 from market.services import place_bid, run_market_tick
 from sandbox import services, tasks
 from sandbox.models import Execution, Workspace
-from tests.factories import auth, make_agent, make_execution, make_program_agent, make_worker, worker_auth
+from tests.factories import (
+    auth,
+    make_agent,
+    make_execution,
+    make_program_agent,
+    make_worker,
+    run_in_threads,
+    worker_auth,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -325,11 +336,157 @@ def test_the_admin_shows_logs_and_artifact_escaped(client, admin_user) -> None:
     assert client.get("/admin/sandbox/workertoken/").status_code == 200
 
 
-def test_queued_executions_nobody_claimed_are_sent_again(sandbox_enqueued):
+def test_queued_executions_nobody_claimed_are_sent_again_each_at_most_once_per_growing_interval(
+    sandbox_enqueued, settings, django_capture_on_commit_callbacks
+):
+    """Finding 9: the reaper re-published every stale QUEUED execution on every beat (a flood under backlog)."""
+    settings.SANDBOX_REDISPATCH_SECONDS = 60
+    settings.SANDBOX_REDISPATCH_MAX_SECONDS = 300
+    agent, _ = make_program_agent()
+    with django_capture_on_commit_callbacks(execute=True):
+        stale = make_execution(agent=agent)
+        fresh = make_execution(agent=agent)
+    assert sandbox_enqueued == [stale.id, fresh.id]  # each sent once when its tick committed
+    stale.refresh_from_db()
+    assert stale.dispatches == 1 and stale.redispatch_at == stale.dispatched_at + timedelta(seconds=60)
+    sandbox_enqueued.clear()
+
+    start = timezone.now()
+    sends = []
+    # Simulate an hour of reaper beats every 15 s while the stale execution stays QUEUED.
+    for beat in range(0, 3600, 15):
+        now = start + timedelta(seconds=beat)
+        Execution.objects.filter(id=fresh.id).update(redispatch_at=now + timedelta(days=1))  # claimed soon
+        with django_capture_on_commit_callbacks(execute=True), pytest.MonkeyPatch.context() as patch:
+            patch.setattr(timezone, "now", lambda now=now: now)
+            sent = services.redispatch_stale_executions()
+        if sent:
+            sends.append((beat, sent))
+    assert all(ids == [stale.id] for _, ids in sends)
+    assert fresh.id not in sandbox_enqueued
+    beats = [beat for beat, _ in sends]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(beats)]
+    # Sent again after 60 s, then 120, 240, then every 300 s (the cap): 14 sends in an hour, not 240.
+    assert beats[0] == 60
+    assert gaps[:3] == [120, 240, 300] and set(gaps[3:]) == {300}
+    assert len(sends) == len(sandbox_enqueued) == 13
+    stale.refresh_from_db()
+    assert stale.dispatches == 14 and stale.dispatched_at == start + timedelta(seconds=beats[-1])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_reapers_at_once_send_a_stale_execution_once(sandbox_enqueued, settings, postgres_only):
+    settings.SANDBOX_REDISPATCH_SECONDS = 1
     agent, _ = make_program_agent()
     stale = make_execution(agent=agent)
-    Execution.objects.filter(id=stale.id).update(created_at=timezone.now() - timedelta(minutes=5))
-    fresh = make_execution(agent=agent)
-    assert services.redispatch_stale_executions(older_than_seconds=60) == [stale.id]
-    assert stale.id in sandbox_enqueued
-    assert fresh.id not in sandbox_enqueued
+    Execution.objects.filter(id=stale.id).update(redispatch_at=timezone.now() - timedelta(seconds=5))
+    results = run_in_threads(lambda _: services.redispatch_stale_executions(), 4)
+    assert sorted(functools.reduce(operator.iadd, results, [])) == [stale.id]
+
+
+# --- finding 3: a worker reports only for its own host, within bounds; stale hosts are forgotten -----------------
+
+
+def test_a_worker_reports_capacity_only_for_its_own_host_within_bounds(api, settings) -> None:
+    settings.MARKET_WORKER_CPU_MILLICORES_BOUNDS = (100, 64_000)
+    settings.MARKET_WORKER_MEMORY_MB_BOUNDS = (64, 1024 * 1024)
+    _, raw = make_worker(name="host-c")
+    forged = api.post(
+        "/sandbox/workers/heartbeat",
+        {"name": "x", "cpu_millicores": 1, "memory_mb": 1},
+        format="json",
+        **worker_auth(raw),
+    )
+    assert forged.status_code == 403 and forged.json()["code"] == "worker_name_mismatch"
+    for body in ({"cpu_millicores": 1, "memory_mb": 4096}, {"cpu_millicores": 4000, "memory_mb": 1}):
+        tiny = api.post("/sandbox/workers/heartbeat", body, format="json", **worker_auth(raw))
+        assert tiny.status_code == 400 and tiny.json()["code"] == "invalid_capacity", tiny.json()
+    huge = api.post(
+        "/sandbox/workers/heartbeat", {"cpu_millicores": 10**9, "memory_mb": 4096}, format="json", **worker_auth(raw)
+    )
+    assert huge.status_code == 400 and huge.json()["code"] == "invalid_capacity"
+    assert not WorkerHost.objects.exists()
+
+    fine = api.post(
+        "/sandbox/workers/heartbeat", {"cpu_millicores": 4000, "memory_mb": 8192}, format="json", **worker_auth(raw)
+    )
+    assert fine.status_code == 200 and fine.json()["name"] == "host-c"
+    assert list(WorkerHost.objects.values_list("name", "cpu_millicores", "memory_mb")) == [("host-c", 4000, 8192)]
+
+
+def test_a_worker_learns_its_name_from_its_token(api) -> None:
+    _, raw = make_worker(name="host-d")
+    me = api.get("/sandbox/workers/me", **worker_auth(raw))
+    assert me.status_code == 200 and me.json() == {"name": "host-d"}
+    refused = api.get("/sandbox/workers/me", HTTP_AUTHORIZATION="Worker bpw_not-a-token")
+    assert refused.status_code == 401 and "code" in refused.json()
+    _, agent_token = make_agent()
+    assert api.get("/sandbox/workers/me", **auth(agent_token)).status_code == 403
+
+
+def test_the_reaper_forgets_worker_hosts_that_stopped_reporting(settings) -> None:
+    from market.services import current_supply
+
+    settings.MARKET_WORKER_TTL_SECONDS = 120
+    now = timezone.now()
+    WorkerHost.objects.create(name="gone", cpu_millicores=1000, memory_mb=1024, last_seen=now - timedelta(minutes=5))
+    WorkerHost.objects.create(name="live", cpu_millicores=3000, memory_mb=4096, last_seen=now)
+    assert current_supply()["cpu"] == 3000  # a stale host no longer counts
+    tasks.reap_executions()
+    assert list(WorkerHost.objects.values_list("name", flat=True)) == ["live"]
+
+
+# --- finding 9: a result posted after the agent died keeps the archived workspace ---------------------------------
+
+
+def test_a_result_posted_after_the_agent_died_does_not_overwrite_its_archived_workspace(api) -> None:
+    agent, _ = make_program_agent(code="print('last words')\n")
+    execution = make_execution(agent=agent)
+    _, raw = make_worker()
+    spec = claim(api, execution, raw)
+    assert services.archive_workspace(agent_id=agent.id)  # the agent died while its program ran
+    before = Workspace.objects.get(agent=agent)
+    files = {"agent.py": b64(b"print('rewritten after death')\n"), "loot.txt": b64(b"x")}
+    response = post_result(api, execution, raw, result_body(spec["attempt"], files=files))
+    assert response.status_code == 201
+    assert response.json()["workspace_outcome"] == "archived"
+    after = Workspace.objects.get(agent=agent)
+    assert after.files == before.files and after.archived_at == before.archived_at
+    assert base64.b64decode(after.files["agent.py"]) == b"print('last words')\n"
+
+
+# --- finding 1: the system refunds only what the system lost ------------------------------------------------------
+
+
+def test_a_lost_execution_whose_run_had_ended_is_not_refunded(api) -> None:
+    agent, _ = make_program_agent(credits=1000)
+    execution = make_execution(agent=agent)
+    _, raw = make_worker()
+    spec = claim(api, execution, raw)
+    ended = api.post(
+        f"/sandbox/executions/{execution.id}/heartbeat",
+        {"attempt": spec["attempt"], "run_ended": True},
+        format="json",
+        **worker_auth(raw),
+    )
+    assert ended.status_code == 200
+    balance = get_balance(agent_id=agent.id)
+    # The worker could not post the result (the agent's output made it unpostable) and the lease lapsed.
+    Execution.objects.filter(id=execution.id).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert services.reap_lost_executions() == [execution.id]
+    execution.refresh_from_db()
+    assert execution.status == Execution.Status.LOST and execution.refunded == 0
+    assert "no refund" in execution.error
+    assert get_balance(agent_id=agent.id) == balance
+    assert not Transfer.objects.filter(kind=Transfer.Kind.REFUND).exists()
+    assert ledger_violations() == []
+
+
+def test_the_spec_tells_the_worker_the_caps_and_the_largest_result(api, settings) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 123_456
+    agent, _ = make_program_agent()
+    execution = make_execution(agent=agent)
+    _, raw = make_worker()
+    spec = claim(api, execution, raw)
+    assert spec["max_result_bytes"] == 123_456
+    assert spec["workspace_max_files"] == settings.SANDBOX_WORKSPACE_MAX_FILES

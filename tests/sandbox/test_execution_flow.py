@@ -11,7 +11,7 @@ from economy.models import AgentToken
 from economy.selectors import get_balance
 from market.bundles import ResourceBundle
 from market.services import place_bid, run_market_tick
-from sandbox import tasks
+from sandbox import worker_tasks
 from sandbox.docker_runner import LABEL_EXECUTION
 from sandbox.models import Execution, Workspace
 from tests.factories import make_execution, make_program_agent
@@ -45,7 +45,7 @@ def test_a_won_bid_runs_in_a_container_and_its_result_is_recorded(live_worker, e
     assert enqueued == [execution.id]
     balance_before_run = get_balance(agent_id=agent.id)
 
-    assert tasks.run_execution(execution.id) == "SUCCEEDED"
+    assert worker_tasks.run_execution(execution.id) == "SUCCEEDED"
 
     execution.refresh_from_db()
     assert execution.status == Execution.Status.SUCCEEDED, (execution.error, execution.stderr)
@@ -64,7 +64,7 @@ def test_a_won_bid_runs_in_a_container_and_its_result_is_recorded(live_worker, e
     assert AgentToken.objects.filter(agent=agent, revoked_at__isnull=True).count() == 1
 
     # A re-delivered message finds the execution finished: no second container, no second result.
-    assert tasks.run_execution(execution.id) == "skipped"
+    assert worker_tasks.run_execution(execution.id) == "skipped"
     execution.refresh_from_db()
     assert execution.attempts == 1 and execution.status == Execution.Status.SUCCEEDED
     assert base64.b64decode(Workspace.objects.get(agent=agent).files["notes.txt"]) == b"ran once\n"
@@ -96,7 +96,7 @@ def test_hostile_programs_end_in_their_outcome_and_the_worker_serves_the_next(
     for label, (code, bundle, _expected) in HOSTILE.items():
         agent, _ = make_program_agent(code=code)
         execution = make_execution(agent=agent, **bundle)
-        tasks.run_execution(execution.id)
+        worker_tasks.run_execution(execution.id)
         execution.refresh_from_db()
         outcomes[label] = execution
     assert {label: e.status for label, e in outcomes.items()} == {label: h[2] for label, h in HOSTILE.items()}
