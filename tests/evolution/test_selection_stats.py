@@ -11,7 +11,7 @@ from evolution.models import PopulationStats
 from sandbox.models import Execution
 from tests.factories import auth, make_agent, make_finished_execution, make_review_item
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("flat_upkeep")]
 
 CHILD = {"agent.py": b"print('hello')\n"}
 
