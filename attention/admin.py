@@ -18,11 +18,11 @@ from django.utils.html import format_html
 
 from attention import selectors, services
 from attention.models import COMMENT_MAX_LENGTH, MAX_SCORE, AttentionBid, AttentionState, AttentionTick, HumanReward
+from bidbook.admin import ControllerAdmin
 from core.admin import ReadOnlyAdmin
 from core.errors import DomainError
 
 REVIEW_ARTIFACT_CHARS = 20_000
-EDITABLE_STATE_FIELDS = ["price", "floor", "ceiling", "target_utilization", "ema_alpha"]
 
 
 def artifact_html(text: str, *, cap: int = REVIEW_ARTIFACT_CHARS):
@@ -39,23 +39,12 @@ def artifact_html(text: str, *, cap: int = REVIEW_ARTIFACT_CHARS):
 
 
 @admin.register(AttentionState)
-class AttentionStateAdmin(admin.ModelAdmin):
+class AttentionStateAdmin(ControllerAdmin):
     """Staff tune the reserve price's controller; utilization and the open tick move only by ticks."""
 
     list_display = ["id", "price", "floor", "ceiling", "target_utilization", "utilization_ema", "open_tick"]
-    fields = [*EDITABLE_STATE_FIELDS, "open_tick", "utilization", "utilization_ema", "updated_at"]
+    fields = [*AttentionState.EDITABLE, "open_tick", "utilization", "utilization_ema", "updated_at"]
     readonly_fields = ["open_tick", "utilization", "utilization_ema", "updated_at"]
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def save_model(self, request, obj, form, change) -> None:
-        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_STATE_FIELDS}
-        if changes:
-            services.update_attention_state(changes=changes)
 
 
 @admin.register(AttentionBid)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
@@ -12,23 +12,17 @@ from rest_framework.response import Response
 
 from attention import errors, selectors, services
 from attention.models import COMMENT_MAX_LENGTH, MAX_SCORE, AttentionBid, HumanReward
+from bidbook import api as bidbook_api
+from bidbook.api import ControllerOutputSerializer, SealedBidOutputSerializer, controller_fields
+from core.api import ReadView
 from core.fields import StrictCharField, StrictIntegerField
-from core.permissions import IsAgent, IsAgentOrStaff
-from core.throttling import ReadWriteThrottleMixin
-from market.bundles import next_price_bounds
+from core.permissions import IsAgent
 
 
-class AttentionPriceOutputSerializer(serializers.Serializer):
+class AttentionPriceOutputSerializer(ControllerOutputSerializer):
     open_tick = serializers.IntegerField(help_text="The attention tick new bids join.")
     tick_seconds = serializers.IntegerField()
     price = serializers.IntegerField(help_text="Reserve price of the next slot, in credits.")
-    floor = serializers.IntegerField()
-    ceiling = serializers.IntegerField()
-    utilization = serializers.FloatField()
-    utilization_ema = serializers.FloatField()
-    target_utilization = serializers.FloatField()
-    next_price_min = serializers.IntegerField(help_text="Lowest reserve the next tick can post.")
-    next_price_max = serializers.IntegerField(help_text="Highest reserve the next tick can post.")
     queued = serializers.IntegerField(help_text="Executions waiting for a judge.")
     reward_per_point = serializers.IntegerField(help_text="Credits minted per point of a judge's score (0..10).")
 
@@ -38,22 +32,14 @@ class AttentionBidInputSerializer(serializers.Serializer):
     max_price = StrictIntegerField(min_value=1, max_value=settings.BP_MAX_AMOUNT)
 
 
-class AttentionBidOutputSerializer(serializers.ModelSerializer):
+class AttentionBidOutputSerializer(SealedBidOutputSerializer):
     execution_id = serializers.IntegerField()
-    held = serializers.SerializerMethodField(help_text="Credits still held in escrow for this bid.")
 
     class Meta:
         model = AttentionBid
         fields = [
             "id", "execution_id", "status", "tick_number", "max_price", "held", "price", "created_at", "closed_at",
         ]  # fmt: skip
-
-    def get_held(self, bid: AttentionBid) -> int:
-        return bid.hold.amount if bid.status == AttentionBid.Status.PENDING else 0
-
-
-class AttentionBidListQuerySerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=AttentionBid.Status.choices, required=False)
 
 
 class HumanRewardInputSerializer(serializers.Serializer):
@@ -103,90 +89,49 @@ class AgentRewardOutputSerializer(serializers.ModelSerializer):
         fields = ["execution_id", "tick", "attention_tick", "score", "credits", "judged_at"]
 
 
-class AttentionPriceView(GenericAPIView):
-    permission_classes = [IsAgentOrStaff]
-    throttle_scope = "reads"
+class AttentionPriceView(ReadView):
     serializer_class = AttentionPriceOutputSerializer
 
     @extend_schema(operation_id="attention_price", responses=AttentionPriceOutputSerializer)
     def get(self, request: Request) -> Response:
         state = selectors.attention_state()
-        low, high = next_price_bounds(price=state.price, floor=state.floor, ceiling=state.ceiling)
         data = {
             "open_tick": state.open_tick,
             "tick_seconds": settings.ATTENTION_TICK_SECONDS,
-            "price": state.price,
-            "floor": state.floor,
-            "ceiling": state.ceiling,
-            "utilization": state.utilization,
-            "utilization_ema": state.utilization_ema,
-            "target_utilization": state.target_utilization,
-            "next_price_min": low,
-            "next_price_max": high,
+            **controller_fields(state),
             "queued": selectors.review_queue().count(),
             "reward_per_point": settings.REWARD_PER_POINT,
         }
         return Response(AttentionPriceOutputSerializer(data).data)
 
 
-class AttentionBidsView(ReadWriteThrottleMixin, GenericAPIView):
-    permission_classes = [IsAgent]
+@bidbook_api.bids_schema("attention", output=AttentionBidOutputSerializer, request=AttentionBidInputSerializer)
+class AttentionBidsView(bidbook_api.BidsView):
+    book = services.BOOK
     serializer_class = AttentionBidOutputSerializer
+    input_serializer_class = AttentionBidInputSerializer
 
-    @extend_schema(
-        operation_id="attention_bids_list",
-        parameters=[OpenApiParameter("status", str, enum=AttentionBid.Status.values, required=False)],
-        responses=AttentionBidOutputSerializer(many=True),
-    )
-    def get(self, request: Request) -> Response:
-        query = AttentionBidListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        bids = selectors.agent_attention_bids(agent_id=request.user.id, status=query.validated_data.get("status"))
-        page = self.paginate_queryset(bids)
-        return self.get_paginated_response(AttentionBidOutputSerializer(page, many=True).data)
-
-    @extend_schema(
-        operation_id="attention_bids_create",
-        request=AttentionBidInputSerializer,
-        responses={201: AttentionBidOutputSerializer},
-    )
-    def post(self, request: Request) -> Response:
-        payload = AttentionBidInputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        bid = services.place_attention_bid(
-            agent_id=request.user.id,
-            execution_id=payload.validated_data["execution_id"],
-            max_price=payload.validated_data["max_price"],
+    def place(self, request: Request, data: dict) -> AttentionBid:
+        return services.place_attention_bid(
+            agent_id=request.user.id, execution_id=data["execution_id"], max_price=data["max_price"]
         )
-        return Response(AttentionBidOutputSerializer(bid).data, status=status.HTTP_201_CREATED)
 
 
-class AttentionBidDetailView(ReadWriteThrottleMixin, GenericAPIView):
-    permission_classes = [IsAgent]
+@bidbook_api.bid_detail_schema("attention", output=AttentionBidOutputSerializer)
+class AttentionBidDetailView(bidbook_api.BidDetailView):
+    book = services.BOOK
     serializer_class = AttentionBidOutputSerializer
 
-    @extend_schema(operation_id="attention_bids_retrieve", responses=AttentionBidOutputSerializer)
-    def get(self, request: Request, bid_id: int) -> Response:
-        bid = selectors.agent_attention_bid(agent_id=request.user.id, bid_id=bid_id)
-        return Response(AttentionBidOutputSerializer(bid).data)
 
-    @extend_schema(operation_id="attention_bids_cancel", responses={200: AttentionBidOutputSerializer})
-    def delete(self, request: Request, bid_id: int) -> Response:
-        bid = services.cancel_attention_bid(agent_id=request.user.id, bid_id=bid_id)
-        return Response(AttentionBidOutputSerializer(bid).data)
-
-
-class AgentRewardsView(GenericAPIView):
+class AgentRewardsView(ReadView):
     """An agent reads its rewards as data: which of its executions were judged, the score and what it was paid."""
 
     permission_classes = [IsAgent]
-    throttle_scope = "reads"
     serializer_class = AgentRewardOutputSerializer
 
     @extend_schema(operation_id="human_rewards", responses=AgentRewardOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(selectors.agent_rewards(agent_id=request.user.id))
-        return self.get_paginated_response(AgentRewardOutputSerializer(page, many=True).data)
+        return self.paginated(selectors.agent_rewards(agent_id=request.user.id))
 
 
 def _require_judge(request: Request) -> None:

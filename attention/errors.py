@@ -79,16 +79,6 @@ class AlreadyScored(DomainError):
     default_detail = "The execution was already scored."
 
 
-class NotEditable(DomainError):
-    code = "not_editable"
-    default_detail = "Only price, floor, ceiling, target_utilization and ema_alpha can be edited."
-
-
-class InvalidControllerSettings(DomainError):
-    code = "invalid_controller_settings"
-    default_detail = "The price must lie within 0 < floor <= price <= ceiling; target and smoothing within (0, 1]."
-
-
 class InvalidComment(DomainError):
     code = "invalid_comment"
     default_detail = "The comment must be text."

@@ -12,60 +12,41 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
-from economy.models import Agent, Hold, Transfer
+from bidbook.models import BookTick, PriceController, SealedBid
+from economy.models import Agent, Transfer
 from sandbox.models import Execution
 
 MAX_SCORE = 10
 COMMENT_MAX_LENGTH = 2000
 
 
-class AttentionState(models.Model):
+class AttentionState(PriceController):
     """The single row: the attention round new bids join, the reserve price and its controller's state.
 
     Bidders lock it shared and the tick exclusively, so a tick sees every bid placed before it and none after.
     """
 
+    EDITABLE = ("price", "floor", "ceiling", "target_utilization", "ema_alpha")
+
     open_tick = models.PositiveBigIntegerField(default=1, help_text="The attention tick that new bids join.")
-    price = models.BigIntegerField(help_text="Reserve price of the next slot, in credits.")
-    floor = models.BigIntegerField()
-    ceiling = models.BigIntegerField()
     target_utilization = models.FloatField(default=0.8, help_text="Share of ticks that should allocate the slot.")
-    ema_alpha = models.FloatField(default=0.3, help_text="Weight of the newest utilization in the moving average.")
-    utilization = models.FloatField(default=0.0, help_text="Slots allocated / 1 in the last tick.")
     utilization_ema = models.FloatField(default=0.8)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = "attention state"
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="attention_state_singleton"),
-            models.CheckConstraint(
-                condition=Q(floor__gt=0) & Q(ceiling__gte=F("floor")), name="attention_bounds_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(price__gte=F("floor")) & Q(price__lte=F("ceiling")), name="attention_price_within_bounds"
-            ),
-            models.CheckConstraint(
-                condition=Q(target_utilization__gt=0) & Q(target_utilization__lte=1), name="attention_target_in_range"
-            ),
-            models.CheckConstraint(condition=Q(ema_alpha__gt=0) & Q(ema_alpha__lte=1), name="attention_alpha_in_range"),
+            *PriceController.controller_constraints("attention"),
         ]
 
     def __str__(self) -> str:
         return f"attention: reserve {self.price}, open tick {self.open_tick}"
 
 
-class AttentionTick(models.Model):
-    number = models.PositiveBigIntegerField(unique=True)
-    slot = models.BigIntegerField(
-        null=True, blank=True, unique=True, help_text="Beat time slot (epoch // ATTENTION_TICK_SECONDS), if scheduled."
-    )
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    bids = models.PositiveIntegerField(default=0, help_text="Bids that took part.")
+class AttentionTick(BookTick):
     winner = models.OneToOneField(  # the highest of the tick's winning bids
         "AttentionBid", null=True, blank=True, on_delete=models.PROTECT, related_name="won_tick"
     )
@@ -75,38 +56,18 @@ class AttentionTick(models.Model):
     utilization = models.FloatField()
     utilization_ema = models.FloatField()
 
-    class Meta:
-        ordering = ["-number"]
-
     def __str__(self) -> str:
         return f"attention tick {self.number}"
 
 
-class AttentionBid(models.Model):
-    class Status(models.TextChoices):
-        PENDING = "PENDING", "pending"
-        WON = "WON", "won"
-        LOST = "LOST", "lost"
-        CANCELLED = "CANCELLED", "cancelled"
+class AttentionBid(SealedBid):
+    """A bid to put one of the agent's executions in front of a judge; the winner's becomes a review item."""
 
-    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="attention_bids")
     execution = models.ForeignKey(Execution, on_delete=models.PROTECT, related_name="attention_bids")
-    tick_number = models.PositiveBigIntegerField(help_text="The attention tick this bid takes part in.")
-    max_price = models.BigIntegerField()
-    hold = models.OneToOneField(Hold, on_delete=models.PROTECT, related_name="attention_bid")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    price = models.BigIntegerField(null=True, blank=True, help_text="What the bid paid (the winner).")
-    created_at = models.DateTimeField(auto_now_add=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-id"]
+    class Meta(SealedBid.Meta):
         constraints = [
-            models.CheckConstraint(condition=Q(max_price__gt=0), name="attention_bid_max_price_positive"),
-            models.CheckConstraint(
-                condition=Q(price__isnull=True) | (Q(price__gte=0) & Q(price__lte=F("max_price"))),
-                name="attention_bid_price_within_max",
-            ),
+            *SealedBid.bid_constraints("attention_bid"),
             models.UniqueConstraint(
                 fields=["execution"], condition=Q(status="PENDING"), name="attention_bid_one_pending_per_execution"
             ),
@@ -114,10 +75,7 @@ class AttentionBid(models.Model):
                 fields=["execution"], condition=Q(status="WON"), name="attention_bid_one_win_per_execution"
             ),
         ]
-        indexes = [
-            models.Index(fields=["tick_number"], name="attention_bid_by_tick"),
-            models.Index(fields=["agent", "-id"], name="attention_bid_agent_recent"),
-        ]
+        indexes = SealedBid.bid_indexes("attention_bid")
 
     def __str__(self) -> str:
         return f"attention bid#{self.pk} {self.status}"

@@ -6,8 +6,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from attention import errors
-from attention.models import AttentionBid, AttentionState, AttentionTick, HumanReward
+from attention.models import AttentionState, AttentionTick, HumanReward
 from economy.models import Agent
 
 JUDGES_GROUP = "judges"
@@ -33,18 +32,6 @@ def is_judge(user: object) -> bool:
         return False
     groups = getattr(user, "groups", None)
     return groups is not None and groups.filter(name=JUDGES_GROUP).exists()
-
-
-def agent_attention_bids(*, agent_id: int, status: str | None = None) -> QuerySet[AttentionBid]:
-    bids = AttentionBid.objects.filter(agent_id=agent_id).select_related("hold").order_by("-id")
-    return bids.filter(status=status) if status else bids
-
-
-def agent_attention_bid(*, agent_id: int, bid_id: int) -> AttentionBid:
-    bid = agent_attention_bids(agent_id=agent_id).filter(id=bid_id).first()
-    if bid is None:
-        raise errors.UnknownAttentionBid(f"No attention bid {bid_id} of yours.")
-    return bid
 
 
 def attention_ticks() -> QuerySet[AttentionTick]:

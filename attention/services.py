@@ -18,24 +18,22 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ImproperlyConfigured
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Value
-from django.db.models.functions import Coalesce
+from django.db import connection, transaction
 from django.utils import timezone
 
 from attention import errors
 from attention.models import MAX_SCORE, AttentionBid, AttentionState, AttentionTick, HumanReward
 from attention.rewards import PAY_AUTHOR, RewardPolicy
 from attention.selectors import JUDGES_GROUP, default_attention_state, is_judge
+from bidbook.book import Book, ensure_row, update_controller
 from economy import errors as ledger_errors
 from economy import services as ledger
-from economy.determinism import TieBreak
 from economy.models import Agent, Transfer
-from market.bundles import next_price
 from sandbox.errors import UnknownExecution
 from sandbox.models import Execution
 
@@ -44,40 +42,112 @@ log = logging.getLogger(__name__)
 JUDGE_PERMISSIONS = [("attention", "view_humanreward")]
 
 
-# --- the state row ------------------------------------------------------------------------------------------------
+# --- the book ------------------------------------------------------------------------------------------------
+
+# The clearing rule: only bids at or above the reserve, by living agents, on executions that succeeded, can win; the
+# top ``slots`` win and the next one sets the price (RANKING: ``Book.ranking``).
+_TOP_SQL = f"""
+SELECT b.id, b.max_price FROM {AttentionBid._meta.db_table} b
+JOIN {Agent._meta.db_table} a ON a.id = b.agent_id
+JOIN {Execution._meta.db_table} e ON e.id = b.execution_id
+WHERE b.tick_number = %(tick)s AND b.status = %(pending)s AND b.max_price >= %(reserve)s
+  AND a.status = %(alive)s AND e.status = %(succeeded)s
+ORDER BY RANKING
+LIMIT %(limit)s
+"""
 
 
-def _lock_state(*, exclusive: bool) -> AttentionState:
-    """Lock the state row (shared for bidders, exclusive for the tick and staff edits), creating it if missing."""
-    if not AttentionState.objects.filter(id=1).exists():
-        try:
-            with transaction.atomic():
-                default_attention_state().save(force_insert=True)
-        except IntegrityError:
-            pass  # created concurrently
-    if connection.vendor == "postgresql" and not exclusive:
-        return AttentionState.objects.raw(f"SELECT * FROM {AttentionState._meta.db_table} WHERE id = 1 FOR SHARE")[0]
-    return AttentionState.objects.select_for_update().get(id=1)
+@dataclass(frozen=True)
+class _Cleared:
+    reserve: int
+    slots: int
+    winners: list[int]  # bid ids, in the auction's order
+    price: int | None  # the uniform price (each winner pays it, or its maximum if lower)
+
+
+class AttentionBook(Book):
+    """The attention market: ``slots`` judge's slots per tick in a uniform-price auction above a reserve (one slot:
+    the second-price rule); the winners' executions become review items in the judges' queue."""
+
+    name = "attention"
+    bid_model = AttentionBid
+    tick_model = AttentionTick
+    clock_model = AttentionState
+    tick_name = "attention tick"
+    unknown_bid = errors.UnknownAttentionBid
+    bid_closed = errors.AttentionBidClosed
+
+    def default_clock(self) -> AttentionState:
+        return default_attention_state()
+
+    def clear(self, *, number: int, clock: AttentionState, now, slots: int | None = None) -> _Cleared:
+        slots = settings.ATTENTION_SLOTS if slots is None else slots
+        if slots < 1:
+            raise ValueError("An attention tick sells at least one slot.")
+        reserve = clock.price
+        params = {
+            "tick": number,
+            "pending": AttentionBid.Status.PENDING,
+            "reserve": reserve,
+            "alive": Agent.Status.ALIVE,
+            "succeeded": Execution.Status.SUCCEEDED,
+            "limit": slots + 1,
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(_TOP_SQL.replace("RANKING", self.ranking(number, "b.max_price", id_column="b.id")), params)
+            top = cursor.fetchall()
+        winners = top[:slots]
+        # Every pending bid joined this tick: bids record the open tick under the shared lock, and each tick
+        # closes all of its own. Filtering by tick number keeps the query on an index however long the history.
+        pending = AttentionBid.objects.filter(tick_number=number, status=AttentionBid.Status.PENDING)
+        price = None
+        if winners:
+            first_loser = top[slots][1] if len(top) > slots else 0
+            price = max(reserve, first_loser)
+            for bid_id, bid_max in winners:
+                pending.filter(id=bid_id).update(
+                    status=AttentionBid.Status.WON, price=min(bid_max, price), closed_at=now
+                )
+        pending.update(status=AttentionBid.Status.LOST, closed_at=now)
+        return _Cleared(reserve=reserve, slots=slots, winners=[bid_id for bid_id, _ in winners], price=price)
+
+    def record(self, *, number, slot, started_at, clock: AttentionState, cleared: _Cleared, closed) -> AttentionTick:
+        clock.observe(len(cleared.winners) / cleared.slots)
+        clock.save(update_fields=list(AttentionState.OBSERVED_FIELDS))
+        return AttentionTick.objects.create(
+            number=number,
+            slot=slot,
+            started_at=started_at,
+            finished_at=timezone.now(),
+            bids=closed.count(),
+            winner_id=cleared.winners[0] if cleared.winners else None,
+            price=cleared.price,
+            reserve=cleared.reserve,
+            next_price=clock.price,
+            utilization=clock.utilization,
+            utilization_ema=clock.utilization_ema,
+        )
+
+    def hand_on(self, *, tick: AttentionTick, cleared: _Cleared) -> None:
+        won = AttentionBid.objects.in_bulk(cleared.winners)
+        for bid in (won[bid_id] for bid_id in cleared.winners):  # in the auction's order
+            HumanReward.objects.create(
+                execution_id=bid.execution_id,
+                agent_id=bid.agent_id,
+                bid=bid,
+                tick_number=tick.number,
+                price_paid=bid.price,
+                queued_at=tick.started_at,
+            )
+
+
+BOOK = AttentionBook()
 
 
 def update_attention_state(*, changes: dict[str, object]) -> AttentionState:
     """Staff edit the controller (price, floor, ceiling, target, smoothing); other fields move only by ticks."""
-    editable = {"price", "floor", "ceiling", "target_utilization", "ema_alpha"}
-    unknown = set(changes) - editable
-    if unknown:
-        raise errors.NotEditable(f"Not editable: {', '.join(sorted(unknown))}.")
-    with transaction.atomic():
-        state = _lock_state(exclusive=True)
-        for name, value in changes.items():
-            setattr(state, name, value)
-        try:
-            with transaction.atomic():
-                state.save(update_fields=[*changes, "updated_at"])
-        except IntegrityError as exc:
-            raise errors.InvalidControllerSettings(
-                "The price must lie within 0 < floor <= price <= ceiling; target and smoothing within (0, 1]."
-            ) from exc
-        return state
+    ensure_row(AttentionState, default=default_attention_state())
+    return update_controller(AttentionState, pk=1, changes=changes)
 
 
 # --- bids ---------------------------------------------------------------------------------------------------------
@@ -91,8 +161,7 @@ def place_attention_bid(*, agent_id: int, execution_id: int, max_price: int) -> 
     it was queued or judged. The maximum must reach the reserve price and is held in escrow at once.
     """
     ledger.validate_amount(max_price)
-    with transaction.atomic():
-        state = _lock_state(exclusive=False)
+    with BOOK.bidding() as state:
         # Lock the execution so that two bids for it are taken one after the other.
         execution = Execution.objects.select_for_update().filter(id=execution_id, agent_id=agent_id).first()
         if execution is None:
@@ -110,49 +179,23 @@ def place_attention_bid(*, agent_id: int, execution_id: int, max_price: int) -> 
             raise errors.AttentionBidPending(f"Execution {execution_id} already has a pending attention bid.")
         if max_price < state.price:
             raise errors.BidBelowReserve(f"The attention reserve price is {state.price} credits.", reserve=state.price)
-        hold = ledger.hold_credits(
-            agent_id=agent_id, amount=max_price, memo=f"attention bid for execution {execution_id}"
-        )
-        return AttentionBid.objects.create(
+        return BOOK.place(
             agent_id=agent_id,
-            execution_id=execution_id,
             tick_number=state.open_tick,
             max_price=max_price,
-            hold=hold,
+            memo=f"attention bid for execution {execution_id}",
+            execution_id=execution_id,
         )
 
 
 def cancel_attention_bid(*, agent_id: int, bid_id: int) -> AttentionBid:
     """Withdraw a pending attention bid before its tick; the escrow is released in full."""
-    with transaction.atomic():
-        _lock_state(exclusive=False)
-        bid = AttentionBid.objects.filter(id=bid_id, agent_id=agent_id).first()
-        if bid is None:
-            raise errors.UnknownAttentionBid(f"No attention bid {bid_id} of yours.")
-        cancelled = AttentionBid.objects.filter(id=bid_id, status=AttentionBid.Status.PENDING).update(
-            status=AttentionBid.Status.CANCELLED, closed_at=timezone.now()
-        )
-        if cancelled != 1:
-            raise errors.AttentionBidClosed(f"Attention bid {bid_id} is {bid.status}.")
-        ledger.release_hold(hold_id=bid.hold_id, memo=f"attention bid {bid_id} cancelled")
-        bid.refresh_from_db()
-        return bid
+    return BOOK.cancel(agent_id=agent_id, bid_id=bid_id)
 
 
 def cancel_open_attention_bids(*, agent_id: int) -> int:
     """Cancel every pending attention bid of an agent (for when it dies)."""
-    count = 0
-    pending = AttentionBid.objects.filter(agent_id=agent_id, status=AttentionBid.Status.PENDING)
-    for bid_id in pending.values_list("id", flat=True):
-        try:
-            cancel_attention_bid(agent_id=agent_id, bid_id=bid_id)
-            count += 1
-        except errors.AttentionBidClosed:
-            pass
-    return count
-
-
-# --- the tick -----------------------------------------------------------------------------------------------------
+    return BOOK.cancel_all(agent_id=agent_id)
 
 
 def run_attention_tick(*, slot: int | None = None, slots: int | None = None) -> AttentionTick | None:
@@ -161,82 +204,7 @@ def run_attention_tick(*, slot: int | None = None, slots: int | None = None) -> 
 
     Returns the tick, or None when the beat ``slot`` already ran (a duplicate or late delivery changes nothing).
     """
-    slots = settings.ATTENTION_SLOTS if slots is None else slots
-    if slots < 1:
-        raise ValueError("An attention tick sells at least one slot.")
-    with transaction.atomic():
-        state = _lock_state(exclusive=True)
-        if slot is not None and AttentionTick.objects.filter(slot=slot).exists():
-            return None
-        number = state.open_tick
-        reserve = state.price
-        now = timezone.now()
-        # Every pending bid joined this tick: bids record the open tick under the shared lock, and each tick
-        # closes all of its own. Filtering by tick number keeps the query on an index however long the history.
-        pending = AttentionBid.objects.filter(tick_number=number, status=AttentionBid.Status.PENDING)
-        # Only bids at or above the reserve, by living agents, on executions that succeeded, can win: the top
-        # ``slots`` win and the next one sets the price.
-        top = list(
-            pending.filter(
-                max_price__gte=reserve, agent__status=Agent.Status.ALIVE, execution__status=Execution.Status.SUCCEEDED
-            )
-            .annotate(tie_break=TieBreak.for_tick("attention", number).expression("id"))
-            .order_by("-max_price", "tie_break", "id")
-            .values_list("id", "max_price")[: slots + 1]
-        )
-        winners = top[:slots]
-        winner_id = price = None
-        if winners:
-            winner_id = winners[0][0]
-            first_loser = top[slots][1] if len(top) > slots else 0
-            price = max(reserve, first_loser)
-            for bid_id, bid_max in winners:
-                pending.filter(id=bid_id).update(
-                    status=AttentionBid.Status.WON, price=min(bid_max, price), closed_at=now
-                )
-        pending.update(status=AttentionBid.Status.LOST, closed_at=now)
-
-        tick_bids = AttentionBid.objects.filter(
-            tick_number=number, status__in=[AttentionBid.Status.WON, AttentionBid.Status.LOST]
-        )
-        ledger.settle_holds_bulk(
-            settlements=tick_bids.values_list("hold_id", Coalesce("price", Value(0))), memo=f"attention tick {number}"
-        )
-        won = AttentionBid.objects.in_bulk([bid_id for bid_id, _ in winners])
-        for bid in (won[bid_id] for bid_id, _ in winners):  # in the auction's order
-            HumanReward.objects.create(
-                execution_id=bid.execution_id,
-                agent_id=bid.agent_id,
-                bid=bid,
-                tick_number=number,
-                price_paid=bid.price,
-                queued_at=now,
-            )
-
-        state.open_tick = number + 1
-        state.utilization = len(winners) / slots
-        state.utilization_ema = state.ema_alpha * state.utilization + (1 - state.ema_alpha) * state.utilization_ema
-        state.price = next_price(
-            price=state.price,
-            utilization_ema=state.utilization_ema,
-            target=state.target_utilization,
-            floor=state.floor,
-            ceiling=state.ceiling,
-        )
-        state.save(update_fields=["open_tick", "utilization", "utilization_ema", "price", "updated_at"])
-        return AttentionTick.objects.create(
-            number=number,
-            slot=slot,
-            started_at=now,
-            finished_at=timezone.now(),
-            bids=tick_bids.count(),
-            winner_id=winner_id,
-            price=price,
-            reserve=reserve,
-            next_price=state.price,
-            utilization=state.utilization,
-            utilization_ema=state.utilization_ema,
-        )
+    return BOOK.run_tick(slot=slot, slots=slots)
 
 
 # --- judges and scores --------------------------------------------------------------------------------------------

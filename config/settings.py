@@ -11,7 +11,9 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from config.beat import beat_schedule
 from config.env import env_bool, env_int, env_list, env_str, parse_database_url
+from core.queues import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("BP_VAR_DIR", str(BASE_DIR / "var")))
@@ -184,8 +186,20 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+CELERY_TASK_DEFAULT_QUEUE = Queue.DEFAULT.value
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "socket_keepalive": True,  # notice a broker that vanished without closing its connections
+    "health_check_interval": 10,  # PING an idle connection before using it again
+}
+# Broker outages (a Redis restart) are survived, never given up on: the consumer reconnects for as long as it takes
+# (Celery's default gives up after 100 attempts and the worker exits); a running execution keeps its container
+# (cancelling it would waste the agent's paid run: its ack fails, Redis re-delivers it later and the claim, already
+# taken, turns the copy into a no-op). Run every process under a supervisor anyway (README, distributed mode).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 # Workers (not web processes) load the Docker host's task module; web processes publish it by name.
@@ -214,14 +228,6 @@ MARKET_WORKER_MEMORY_MB_BOUNDS = (
     env_int("MARKET_WORKER_MAX_MEMORY_MB", 16 * 1024 * 1024),
 )
 
-# The one beat schedule. Each entry expires after its period, so a late message is dropped, not run twice.
-CELERY_BEAT_SCHEDULE: dict = {
-    "market-tick": {
-        "task": "market.run_tick",
-        "schedule": float(MARKET_TICK_SECONDS),
-        "options": {"queue": "ticks", "expires": float(MARKET_TICK_SECONDS)},
-    },
-}
 
 # --- The sandbox ----------------------------------------------------------------------------
 # Worker hosts need only these (no database): the API to talk to and their own token and name.
@@ -252,11 +258,6 @@ SANDBOX_REDISPATCH_MAX_SECONDS = env_int("SANDBOX_REDISPATCH_MAX_SECONDS", 1800)
 SANDBOX_WORKER_STARTUP_WAIT_SECONDS = env_int("SANDBOX_WORKER_STARTUP_WAIT_SECONDS", 60)
 # "celery": winners' executions are sent to the sandbox queue; "embedded": run_economy runs them itself.
 SANDBOX_DISPATCH = env_str("SANDBOX_DISPATCH", "celery")
-CELERY_BEAT_SCHEDULE["sandbox-reap"] = {
-    "task": "sandbox.reap",
-    "schedule": float(SANDBOX_REAP_SECONDS),
-    "options": {"queue": "ticks", "expires": float(SANDBOX_REAP_SECONDS)},
-}
 
 # --- Attention and judges ------------------------------------------------------------------
 ATTENTION_TICK_SECONDS = env_int("ATTENTION_TICK_SECONDS", 30)
@@ -271,17 +272,6 @@ REWARD_PER_POINT = env_int("REWARD_PER_POINT", 100)  # credits minted per point 
 ATTENTION_JUDGE = env_str("ATTENTION_JUDGE", "")  # module:function scoring artifacts unattended; empty: human judges
 ATTENTION_JUDGE_TARGET = env_str("ATTENTION_JUDGE_TARGET", "")  # the phrase attention.judges:target_judge rewards
 ATTENTION_JUDGE_SECONDS = env_int("ATTENTION_JUDGE_SECONDS", 10)
-CELERY_BEAT_SCHEDULE["attention-tick"] = {
-    "task": "attention.run_tick",
-    "schedule": float(ATTENTION_TICK_SECONDS),
-    "options": {"queue": "ticks", "expires": float(ATTENTION_TICK_SECONDS)},
-}
-if ATTENTION_JUDGE:
-    CELERY_BEAT_SCHEDULE["attention-judge"] = {
-        "task": "attention.judge_queue",
-        "schedule": float(ATTENTION_JUDGE_SECONDS),
-        "options": {"queue": "ticks", "expires": float(ATTENTION_JUDGE_SECONDS)},
-    }
 
 # --- The economy ----------------------------------------------------------------------------
 # Money is an integer count of the smallest unit ("credits").
@@ -311,14 +301,19 @@ GENESIS_ENDOWMENT = env_int("GENESIS_ENDOWMENT", 1000)
 SPAWN_FEE = env_int("SPAWN_FEE", 20)
 SPAWN_MIN_ENDOWMENT = env_int("SPAWN_MIN_ENDOWMENT", 50)
 POPULATION_CAP = env_int("POPULATION_CAP", 64)
-UPKEEP_PER_TICK = env_int("UPKEEP_PER_TICK", 2)
-UPKEEP_DEMURRAGE_BP = env_int("UPKEEP_DEMURRAGE_BP", 0)  # upkeep's share of the balance, basis points per tick
-IDLE_TICKS_LIMIT = env_int("IDLE_TICKS_LIMIT", 0)  # an agent that won no compute in this many ticks dies (0: never)
+# Upkeep per life tick: a flat rent plus demurrage, a share of the balance (basis points; 1000 = 10 %), so that
+# hoarding costs and the money supply stays bounded (see the README's economics).
+UPKEEP_PER_TICK = env_int("UPKEEP_PER_TICK", 10)
+UPKEEP_DEMURRAGE_BP = env_int("UPKEEP_DEMURRAGE_BP", 1000)
+IDLE_TICKS_LIMIT = env_int("IDLE_TICKS_LIMIT", 3)  # an agent that won no compute in this many ticks dies (0: never)
 MESSAGE_MAX_CHARS = env_int("MESSAGE_MAX_CHARS", 2000)
 # Where new messages are published for live consumers (channel bp:messages:<agent id>); empty: not published.
 BP_REDIS_URL = env_str("BP_REDIS_URL", CELERY_BROKER_URL)
-CELERY_BEAT_SCHEDULE["life-tick"] = {
-    "task": "evolution.life_tick",
-    "schedule": float(MARKET_TICK_SECONDS),
-    "options": {"queue": "ticks", "expires": float(MARKET_TICK_SECONDS)},
-}
+
+# --- The beat schedule (config/beat.py builds it; every entry runs on the ticks queue) ------------------------
+CELERY_BEAT_SCHEDULE = beat_schedule(
+    market_tick=MARKET_TICK_SECONDS,
+    attention_tick=ATTENTION_TICK_SECONDS,
+    sandbox_reap=SANDBOX_REAP_SECONDS,
+    judge=ATTENTION_JUDGE_SECONDS if ATTENTION_JUDGE else None,
+)

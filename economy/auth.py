@@ -5,26 +5,17 @@ from __future__ import annotations
 from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions
-from rest_framework.request import Request
+from rest_framework import exceptions
 
+from core.authentication import TokenHeaderAuthentication
 from economy.models import Agent, AgentToken
 from economy.services import hash_token
 
 
-class AgentTokenAuthentication(authentication.BaseAuthentication):
+class AgentTokenAuthentication(TokenHeaderAuthentication):
     keyword = "Bearer"
 
-    def authenticate(self, request: Request) -> tuple[Agent, AgentToken] | None:
-        header = authentication.get_authorization_header(request).split()
-        if not header or header[0].lower() != self.keyword.lower().encode():
-            return None
-        if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Invalid Authorization header: expected 'Bearer <token>'.")
-        try:
-            raw = header[1].decode()
-        except UnicodeError as exc:
-            raise exceptions.AuthenticationFailed("Invalid token.") from exc
+    def authenticate_token(self, raw: str) -> tuple[Agent, AgentToken]:
         now = timezone.now()
         token = (
             AgentToken.objects.select_related("agent")
@@ -37,9 +28,6 @@ class AgentTokenAuthentication(authentication.BaseAuthentication):
         if not token.agent.is_alive:
             raise exceptions.AuthenticationFailed("The agent is dead.")
         return token.agent, token
-
-    def authenticate_header(self, request: Request) -> str:
-        return self.keyword
 
 
 class AgentTokenScheme(OpenApiAuthenticationExtension):

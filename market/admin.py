@@ -1,11 +1,12 @@
 from django.contrib import admin
 
+from bidbook.admin import ControllerAdmin
 from core.admin import ReadOnlyAdmin
 from market.models import Bid, MarketState, Tick, WorkerHost
 
 
 @admin.register(MarketState)
-class MarketStateAdmin(admin.ModelAdmin):
+class MarketStateAdmin(ControllerAdmin):
     """Staff tune the controller (targets, floors, ceilings, supply); prices and utilization move only by ticks."""
 
     list_display = [
@@ -17,12 +18,6 @@ class MarketStateAdmin(admin.ModelAdmin):
         "utilization_ema", "supply", "updated_at",
     ]  # fmt: skip
     readonly_fields = ["resource", "price", "utilization", "utilization_ema", "supply", "updated_at"]
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Bid)

@@ -7,10 +7,9 @@ a bundle's cost at posted prices is ``ceil(wall_seconds * sum(quantity * price) 
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import F, Q
-from django.utils import timezone
+from django.db.models import Q
 
-from economy.models import Agent, Hold
+from bidbook.models import BookTick, PriceController, SealedBid
 
 
 class ResourceType(models.Model):
@@ -25,34 +24,19 @@ class ResourceType(models.Model):
         return self.code
 
 
-class MarketState(models.Model):
+class MarketState(PriceController):
     """The posted (reserve) price of one resource and its controller's state."""
 
+    EDITABLE = ("floor", "ceiling", "target_utilization", "ema_alpha", "supply_override")
+
     resource = models.OneToOneField(ResourceType, on_delete=models.PROTECT, related_name="state")
-    price = models.BigIntegerField(help_text="Micro-credits per unit-second.")
-    floor = models.BigIntegerField()
-    ceiling = models.BigIntegerField()
-    target_utilization = models.FloatField(default=0.5)
-    ema_alpha = models.FloatField(default=0.3, help_text="Weight of the newest utilization in the moving average.")
-    utilization = models.FloatField(default=0.0, help_text="Allocated / supply in the last tick.")
-    utilization_ema = models.FloatField(default=0.5)
     supply = models.BigIntegerField(default=0, help_text="Supply of the last tick (units).")
     supply_override = models.BigIntegerField(
         null=True, blank=True, help_text="When set, the supply of every tick; otherwise the worker hosts' capacity."
     )
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [
-            models.CheckConstraint(condition=Q(floor__gt=0) & Q(ceiling__gte=F("floor")), name="market_bounds_valid"),
-            models.CheckConstraint(
-                condition=Q(price__gte=F("floor")) & Q(price__lte=F("ceiling")), name="market_price_within_bounds"
-            ),
-            models.CheckConstraint(
-                condition=Q(target_utilization__gt=0) & Q(target_utilization__lte=1), name="market_target_in_range"
-            ),
-            models.CheckConstraint(condition=Q(ema_alpha__gt=0) & Q(ema_alpha__lte=1), name="market_alpha_in_range"),
-        ]
+        constraints = PriceController.controller_constraints("market")
 
     def __str__(self) -> str:
         return f"{self.resource.code}: {self.price}"
@@ -82,14 +66,7 @@ class MarketClock(models.Model):
         return f"open tick {self.open_tick}"
 
 
-class Tick(models.Model):
-    number = models.PositiveBigIntegerField(unique=True)
-    slot = models.BigIntegerField(
-        null=True, blank=True, unique=True, help_text="Beat time slot (epoch // MARKET_TICK_SECONDS), if scheduled."
-    )
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    bids = models.PositiveIntegerField(default=0)
+class Tick(BookTick):
     winners = models.PositiveIntegerField(default=0)
     supply = models.JSONField(default=dict)
     demand = models.JSONField(default=dict)
@@ -99,48 +76,22 @@ class Tick(models.Model):
     prices = models.JSONField(default=dict, help_text="Posted prices this tick cleared at.")
     next_prices = models.JSONField(default=dict)
 
-    class Meta:
-        ordering = ["-number"]
-
     def __str__(self) -> str:
         return f"tick {self.number}"
 
 
-class Bid(models.Model):
-    class Status(models.TextChoices):
-        PENDING = "PENDING", "pending"
-        WON = "WON", "won"
-        LOST = "LOST", "lost"
-        CANCELLED = "CANCELLED", "cancelled"
+class Bid(SealedBid):
+    """A bid for a resource bundle; the winners' bundles become executions."""
 
-    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="bids")
-    tick_number = models.PositiveBigIntegerField(help_text="The tick this bid takes part in.")
     cpu_millicores = models.PositiveIntegerField()
     memory_mb = models.PositiveIntegerField()
     wall_seconds = models.PositiveIntegerField()
-    max_price = models.BigIntegerField()
     fee = models.BigIntegerField(default=0)
-    hold = models.OneToOneField(Hold, on_delete=models.PROTECT, related_name="bid")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     base_cost = models.BigIntegerField(null=True, blank=True, help_text="Cost at the tick's posted prices.")
-    price = models.BigIntegerField(null=True, blank=True, help_text="What the bid paid (winners).")
-    created_at = models.DateTimeField(auto_now_add=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-id"]
-        constraints = [
-            models.CheckConstraint(condition=Q(max_price__gt=0), name="bid_max_price_positive"),
-            models.CheckConstraint(
-                condition=Q(price__isnull=True) | (Q(price__gte=0) & Q(price__lte=F("max_price"))),
-                name="bid_price_within_max",
-            ),
-        ]
-        indexes = [
-            # Not partial on status: the tick's status updates stay HOT (no index writes) on PostgreSQL.
-            models.Index(fields=["tick_number"], name="bid_by_tick"),
-            models.Index(fields=["agent", "-id"], name="bid_agent_recent"),
-        ]
+    class Meta(SealedBid.Meta):
+        constraints = SealedBid.bid_constraints("bid")
+        indexes = SealedBid.bid_indexes("bid")
 
     def __str__(self) -> str:
         return f"bid#{self.pk} {self.status}"

@@ -1,7 +1,8 @@
 """Every write of the market: bids, cancellations, worker capacity, and the tick.
 
 The tick is set-based: ranking, allocation and pricing are single SQL statements over all of the tick's bids, and
-the escrow is settled by ``economy.services.settle_holds_bulk`` in the same transaction.
+the escrow is settled by ``economy.services.settle_holds_bulk`` in the same transaction. The book's shape (locks,
+escrow, cancel, the tick's order of steps) is ``bidbook.book``; this module holds the compute market's own rules.
 """
 
 from __future__ import annotations
@@ -10,16 +11,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Count, Q, Sum, Value
+from django.db import connection
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from bidbook.book import Book, update_controller
 from economy import services as ledger
-from economy.determinism import TieBreak
 from economy.models import Transfer
 from market import errors
-from market.bundles import ResourceBundle, next_price
+from market.bundles import ResourceBundle
 from market.defaults import create_market_defaults
 from market.models import Bid, MarketClock, MarketState, ResourceType, Tick, WorkerHost
 from market.signals import bids_won
@@ -32,19 +33,6 @@ class Prices:
 
     def as_dict(self) -> dict[str, int]:
         return {ResourceType.CPU: self.cpu, ResourceType.MEMORY: self.memory}
-
-
-def _lock_clock(*, exclusive: bool) -> int:
-    """Lock the market clock (shared for bidders, exclusive for the tick) and return the open tick number."""
-    if connection.vendor == "postgresql":
-        mode = "UPDATE" if exclusive else "SHARE"
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT open_tick FROM market_marketclock WHERE id = 1 FOR {mode}")
-            row = cursor.fetchone()
-        if row is not None:
-            return row[0]
-    clock, _ = MarketClock.objects.get_or_create(id=1)
-    return clock.open_tick
 
 
 def posted_prices() -> Prices:
@@ -60,56 +48,35 @@ def place_bid(*, agent_id: int, bundle: ResourceBundle, max_price: int) -> Bid:
     ledger.validate_amount(max_price)
     if max_price > settings.MARKET_MAX_BID:
         raise errors.InvalidMaxPrice(f"max_price must be at most {settings.MARKET_MAX_BID}.", field="max_price")
-    with transaction.atomic():
-        tick_number = _lock_clock(exclusive=False)
+    with BOOK.bidding() as clock:
         prices = posted_prices()
         cost = bundle.cost(cpu_price=prices.cpu, memory_price=prices.memory)
         if max_price < cost:
             raise errors.BidBelowReserve(f"This bundle costs at least {cost} credits at posted prices.", cost=cost)
-        hold = ledger.hold_credits(agent_id=agent_id, amount=max_price, memo=f"bid for tick {tick_number}")
         fee = settings.MARKET_BID_FEE
-        if fee:
-            ledger.burn_credits(agent_id=agent_id, amount=fee, memo="bid fee", kind=Transfer.Kind.FEE)
-        return Bid.objects.create(
+        bid = BOOK.place(
             agent_id=agent_id,
-            tick_number=tick_number,
+            tick_number=clock.open_tick,
+            max_price=max_price,
+            memo=f"bid for tick {clock.open_tick}",
             cpu_millicores=bundle.cpu_millicores,
             memory_mb=bundle.memory_mb,
             wall_seconds=bundle.wall_seconds,
-            max_price=max_price,
             fee=fee,
-            hold=hold,
         )
+        if fee:
+            ledger.burn_credits(agent_id=agent_id, amount=fee, memo="bid fee", kind=Transfer.Kind.FEE)
+        return bid
 
 
 def cancel_bid(*, agent_id: int, bid_id: int) -> Bid:
     """Withdraw a pending bid before its tick closes; its escrow is released in full (the fee is not refunded)."""
-    with transaction.atomic():
-        _lock_clock(exclusive=False)
-        bid = Bid.objects.filter(id=bid_id, agent_id=agent_id).first()
-        if bid is None:
-            raise errors.UnknownBid(f"No bid {bid_id} of yours.")
-        now = timezone.now()
-        if (
-            Bid.objects.filter(id=bid_id, status=Bid.Status.PENDING).update(status=Bid.Status.CANCELLED, closed_at=now)
-            != 1
-        ):
-            raise errors.BidClosed(f"Bid {bid_id} is {bid.status}.")
-        ledger.release_hold(hold_id=bid.hold_id, memo=f"bid {bid_id} cancelled")
-        bid.refresh_from_db()
-        return bid
+    return BOOK.cancel(agent_id=agent_id, bid_id=bid_id)
 
 
 def cancel_open_bids(*, agent_id: int) -> int:
     """Cancel every pending bid of an agent (used when it dies)."""
-    count = 0
-    for bid_id in Bid.objects.filter(agent_id=agent_id, status=Bid.Status.PENDING).values_list("id", flat=True):
-        try:
-            cancel_bid(agent_id=agent_id, bid_id=bid_id)
-            count += 1
-        except errors.BidClosed:
-            pass
-    return count
+    return BOOK.cancel_all(agent_id=agent_id)
 
 
 def report_worker_capacity(*, name: str, cpu_millicores: int, memory_mb: int) -> WorkerHost:
@@ -158,11 +125,11 @@ def current_supply() -> dict[str, int]:
     return supply
 
 
-# One statement clears the tick: rank the bids by offer per credit of posted cost (ties: a seeded draw, the
-# tick's ``TieBreak`` key, never arrival), allocate the
-# longest prefix that fits every resource's supply (cumulative sums only grow, so "fits" is a prefix), and charge
-# every winner the first loser's multiple of its own posted cost (at least 1, the reserve; rounded up; never more
-# than its maximum). Portable: PostgreSQL and SQLite.
+# One statement clears the tick: rank the bids by offer per credit of posted cost (``Book.ranking``: ties go to the
+# tick's seeded draw, never to arrival), allocate the longest prefix that fits every resource's supply (cumulative
+# sums only grow, so "fits" is a prefix), and charge every winner the first loser's multiple of its own posted cost
+# (at least 1, the reserve; rounded up; never more than its maximum). Portable: PostgreSQL and SQLite.
+_PRIORITY = "CAST(max_price AS DOUBLE PRECISION) / base_cost"
 _CLEAR_SQL = """
 WITH costed AS (
     SELECT id, cpu_millicores, memory_mb, max_price,
@@ -180,10 +147,7 @@ WITH costed AS (
            CASE WHEN SUM(cpu_millicores) OVER w <= %(cpu_supply)s AND SUM(memory_mb) OVER w <= %(memory_supply)s
                 THEN 1 ELSE 0 END AS won
     FROM costed
-    WINDOW w AS (
-        ORDER BY CAST(max_price AS DOUBLE PRECISION) / base_cost DESC, TIE_BREAK_KEY, id
-        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-    )
+    WINDOW w AS (ORDER BY RANKING ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ), first_loser AS (
     SELECT max_price, base_cost FROM ranked WHERE won = 0 ORDER BY rn LIMIT 1
 ), clearing AS (
@@ -206,36 +170,41 @@ WHERE market_bid.id = r.id AND market_bid.tick_number = %(tick)s
 _FIRST_LOSER_SQL = """
 SELECT max_price, base_cost FROM market_bid
 WHERE tick_number = %(tick)s AND status = 'LOST'
-ORDER BY CAST(max_price AS DOUBLE PRECISION) / base_cost DESC, TIE_BREAK_KEY, id
+ORDER BY RANKING
 LIMIT 1
 """
 
 
-def _with_tie_break(sql: str, tie: TieBreak) -> str:
-    """The statement with the tick's seeded tie-break key in place of ``TIE_BREAK_KEY``."""
-    return sql.replace("TIE_BREAK_KEY", tie.sql("id"))
+@dataclass
+class _Cleared:
+    states: dict[str, MarketState]
+    prices: Prices
+    supply: dict[str, int]
+    multiple: float
+    enqueue: bool | None
 
 
-def run_market_tick(
-    *, slot: int | None = None, enqueue: bool | None = None, supply: dict[str, int] | None = None
-) -> Tick | None:
-    """Close the open tick, allocate, settle, hand winners on, and move prices. Returns the tick, or None when the
-    beat slot already ran (a duplicate or late delivery). ``enqueue`` says whether the winners' executions go to
-    Celery (default: ``SANDBOX_DISPATCH == "celery"``; the embedded economy runs them itself); ``supply`` (per
-    resource code) replaces the live worker hosts' capacity (the embedded economy offers its own, fixed)."""
-    with transaction.atomic():
-        number = _lock_clock(exclusive=True)
-        if slot is not None and Tick.objects.filter(slot=slot).exists():
-            return None
-        MarketClock.objects.filter(id=1).update(open_tick=number + 1)
+class ComputeBook(Book):
+    """The compute market: bids for resource bundles, cleared at one uniform multiple of posted cost; the winners'
+    bundles become executions (``bids_won``, received by the sandbox app)."""
+
+    name = "market"
+    bid_model = Bid
+    tick_model = Tick
+    clock_model = MarketClock
+    unknown_bid = errors.UnknownBid
+    bid_closed = errors.BidClosed
+
+    def clear(
+        self, *, number: int, clock: MarketClock, now, enqueue: bool | None = None, supply: dict[str, int] | None = None
+    ) -> _Cleared:
         states = {s.resource.code: s for s in MarketState.objects.select_for_update().select_related("resource")}
         prices = Prices(cpu=states[ResourceType.CPU].price, memory=states[ResourceType.MEMORY].price)
         supply = supply or current_supply()
-        now = timezone.now()
-        tie = TieBreak.for_tick("market", number)
+        ranking = self.ranking(number, _PRIORITY)
         with connection.cursor() as cursor:
             cursor.execute(
-                _with_tie_break(_CLEAR_SQL, tie),
+                _CLEAR_SQL.replace("RANKING", ranking),
                 {
                     "cpu_price": prices.cpu,
                     "memory_price": prices.memory,
@@ -245,18 +214,15 @@ def run_market_tick(
                     "now": now,
                 },
             )
-            cursor.execute(_with_tie_break(_FIRST_LOSER_SQL, tie), {"tick": number})
+            cursor.execute(_FIRST_LOSER_SQL.replace("RANKING", ranking), {"tick": number})
             loser = cursor.fetchone()
         # The multiple every winner paid (the statement above applied the same rule).
         num, den = (loser[0], loser[1]) if loser and loser[0] > loser[1] else (1, 1)
+        return _Cleared(states=states, prices=prices, supply=supply, multiple=num / den, enqueue=enqueue)
 
-        tick_bids = Bid.objects.filter(tick_number=number, status__in=[Bid.Status.WON, Bid.Status.LOST])
-        ledger.settle_holds_bulk(
-            settlements=tick_bids.values_list("hold_id", Coalesce("price", Value(0))),
-            memo=f"tick {number}",
-        )
+    def record(self, *, number, slot, started_at, clock, cleared: _Cleared, closed) -> Tick:
         won = Q(status=Bid.Status.WON)
-        totals = tick_bids.aggregate(
+        totals = closed.aggregate(
             bids=Count("id"),
             winners=Count("id", filter=won),
             demand_cpu=Coalesce(Sum("cpu_millicores"), 0),
@@ -266,37 +232,48 @@ def run_market_tick(
             revenue=Coalesce(Sum("price", filter=won), 0),
         )
         allocated = {ResourceType.CPU: totals["allocated_cpu"], ResourceType.MEMORY: totals["allocated_memory"]}
-        next_prices = {}
-        for code, state in states.items():
+        supply = cleared.supply
+        for code, state in cleared.states.items():
             state.supply = supply[code]
-            state.utilization = min(1.0, allocated[code] / supply[code]) if supply[code] else 1.0
-            state.utilization_ema = state.ema_alpha * state.utilization + (1 - state.ema_alpha) * state.utilization_ema
-            state.price = next_price(
-                price=state.price,
-                utilization_ema=state.utilization_ema,
-                target=state.target_utilization,
-                floor=state.floor,
-                ceiling=state.ceiling,
-            )
-            state.save(update_fields=["supply", "utilization", "utilization_ema", "price", "updated_at"])
-            next_prices[code] = state.price
-        tick = Tick.objects.create(
+            state.observe(min(1.0, allocated[code] / supply[code]) if supply[code] else 1.0)
+            state.save(update_fields=["supply", *MarketState.OBSERVED_FIELDS])
+        return Tick.objects.create(
             number=number,
             slot=slot,
-            started_at=now,
+            started_at=started_at,
             finished_at=timezone.now(),
             bids=totals["bids"],
             winners=totals["winners"],
             supply=supply,
             demand={ResourceType.CPU: totals["demand_cpu"], ResourceType.MEMORY: totals["demand_memory"]},
             allocated=allocated,
-            clearing_multiple=num / den,
+            clearing_multiple=cleared.multiple,
             revenue=totals["revenue"],
-            prices=prices.as_dict(),
-            next_prices=next_prices,
+            prices=cleared.prices.as_dict(),
+            next_prices={code: state.price for code, state in cleared.states.items()},
         )
-        bids_won.send(sender=Tick, tick_number=number, enqueue=enqueue)
-        return tick
+
+    def hand_on(self, *, tick: Tick, cleared: _Cleared) -> None:
+        bids_won.send(sender=Tick, tick_number=tick.number, enqueue=cleared.enqueue)
+
+
+BOOK = ComputeBook()
+
+
+def run_market_tick(
+    *, slot: int | None = None, enqueue: bool | None = None, supply: dict[str, int] | None = None
+) -> Tick | None:
+    """Close the open tick, allocate, settle, hand winners on, and move prices. Returns the tick, or None when the
+    beat slot already ran (a duplicate or late delivery). ``enqueue`` says whether the winners' executions go to
+    Celery (default: ``SANDBOX_DISPATCH == "celery"``; the embedded economy runs them itself); ``supply`` (per
+    resource code) replaces the live worker hosts' capacity (the embedded economy offers its own, fixed)."""
+    return BOOK.run_tick(slot=slot, enqueue=enqueue, supply=supply)
+
+
+def update_market_state(*, state_id: int, changes: dict[str, object]) -> MarketState:
+    """Staff change a resource's controller (floor, ceiling, target, smoothing, supply override); prices move only
+    with ticks."""
+    return update_controller(MarketState, pk=state_id, changes=changes)
 
 
 def ensure_market_defaults() -> None:

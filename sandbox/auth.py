@@ -3,34 +3,22 @@
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions
+from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
-from rest_framework.request import Request
 
+from core.authentication import TokenHeaderAuthentication
 from economy.services import hash_token
 from sandbox.models import WorkerToken
 
 
-class WorkerTokenAuthentication(authentication.BaseAuthentication):
+class WorkerTokenAuthentication(TokenHeaderAuthentication):
     keyword = "Worker"
 
-    def authenticate(self, request: Request) -> tuple[WorkerToken, WorkerToken] | None:
-        header = authentication.get_authorization_header(request).split()
-        if not header or header[0].lower() != self.keyword.lower().encode():
-            return None
-        if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Invalid Authorization header: expected 'Worker <token>'.")
-        try:
-            raw = header[1].decode()
-        except UnicodeError as exc:
-            raise exceptions.AuthenticationFailed("Invalid token.") from exc
+    def authenticate_token(self, raw: str) -> tuple[WorkerToken, WorkerToken]:
         token = WorkerToken.objects.filter(key_hash=hash_token(raw), revoked_at__isnull=True).first()
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked worker token.")
         return token, token
-
-    def authenticate_header(self, request: Request) -> str:
-        return self.keyword
 
 
 class IsWorker(BasePermission):

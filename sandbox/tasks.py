@@ -12,18 +12,19 @@ from typing import Any
 
 from celery import current_app, shared_task
 
+from core.queues import Queue
+
 log = logging.getLogger(__name__)
 
-SANDBOX_QUEUE = "sandbox"
 RUN_EXECUTION = "sandbox.run_execution"
 
 
 def send_execution(execution_id: int, **options: Any) -> None:
     """Publish one execution to the ``sandbox`` queue (a duplicate is harmless: claims are conditional)."""
-    current_app.send_task(RUN_EXECUTION, args=[execution_id], queue=SANDBOX_QUEUE, **options)
+    current_app.send_task(RUN_EXECUTION, args=[execution_id], queue=Queue.SANDBOX, **options)
 
 
-@shared_task(name="sandbox.reap", queue="ticks", time_limit=120, soft_time_limit=100)
+@shared_task(name="sandbox.reap", queue=Queue.TICKS, time_limit=120, soft_time_limit=100)
 def reap_executions() -> int:
     """Mark running executions whose lease expired as LOST (refunding undelivered compute), send stale queued ones
     again (each at most once per a growing interval), and forget worker hosts that stopped reporting."""

@@ -17,8 +17,9 @@ from celery import shared_task
 from celery.signals import worker_init, worker_process_shutdown, worker_ready
 from django.conf import settings
 
+from core.queues import Queue
 from sandbox import worker
-from sandbox.tasks import RUN_EXECUTION, SANDBOX_QUEUE
+from sandbox.tasks import RUN_EXECUTION
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def worker_config() -> worker.WorkerConfig:
 
 @shared_task(
     name=RUN_EXECUTION,
-    queue=SANDBOX_QUEUE,
+    queue=Queue.SANDBOX,
     acks_late=True,
     reject_on_worker_lost=True,
     time_limit=settings.SANDBOX_TASK_TIME_LIMIT,
@@ -60,7 +61,7 @@ def run_execution(execution_id: int) -> str:
 
 def _consumes_sandbox_queue(controller) -> bool:
     try:
-        return SANDBOX_QUEUE in set(controller.app.amqp.queues.consume_from)
+        return Queue.SANDBOX in set(controller.app.amqp.queues.consume_from)
     except AttributeError:
         return False
 
@@ -89,7 +90,7 @@ def _on_worker_ready(sender=None, **kwargs) -> None:
         queues = {queue.name for queue in sender.task_consumer.queues}
     except AttributeError:
         queues = set()
-    if SANDBOX_QUEUE in queues:
+    if Queue.SANDBOX in queues:
         worker.start_worker(worker_config(), heartbeat_seconds=settings.SANDBOX_CAPACITY_HEARTBEAT_SECONDS)
 
 

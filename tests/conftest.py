@@ -44,6 +44,15 @@ def api() -> APIClient:
 
 
 @pytest.fixture
+def staff_client(client):
+    """A Django test client logged in as a superuser (staff)."""
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.create_user("op", password="pw-long-enough", is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.fixture
 def postgres_only() -> None:
     if connection.vendor != "postgresql":
         pytest.fail("this test needs PostgreSQL (DATABASE_URL=postgres://...)")

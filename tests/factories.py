@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
-from django.db import connections
+from django.db import connections, transaction
 
 from economy import services
 from economy.models import Agent
@@ -23,6 +26,22 @@ def auth(token: str) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
+class _Rollback(Exception):
+    pass
+
+
+@contextmanager
+def rolled_back() -> Iterator[None]:
+    """A savepoint that is always rolled back, so property-test examples never see each other's rows. An assertion
+    failing inside still propagates."""
+    try:
+        with transaction.atomic():
+            yield
+            raise _Rollback
+    except _Rollback:
+        pass
+
+
 def run_in_threads(work, count: int) -> list:
     """Run ``work(index)`` in ``count`` threads, each with its own database connection; return the results."""
 
@@ -34,6 +53,31 @@ def run_in_threads(work, count: int) -> list:
 
     with ThreadPoolExecutor(max_workers=count) as pool:
         return list(pool.map(wrapped, range(count)))
+
+
+def run_while_ticking(tick: Callable[[], object], bidders: list[Callable[[], None]]) -> int:
+    """Run ``tick()`` over and over in one thread (at least twice, and until every bidder is done) while each bidder
+    runs in a thread of its own; every thread has its own database connection. Returns how many ticks ran."""
+    remaining = [len(bidders)]
+    lock, done = threading.Lock(), threading.Event()
+
+    def work(index: int) -> int:
+        if index == 0:
+            ticks = 0
+            while not done.is_set() or ticks < 2:
+                tick()
+                ticks += 1
+            return ticks
+        try:
+            bidders[index - 1]()
+        finally:
+            with lock:
+                remaining[0] -= 1
+                if remaining[0] == 0:
+                    done.set()
+        return 0
+
+    return run_in_threads(work, len(bidders) + 1)[0]
 
 
 # --- sandbox ----------------------------------------------------------------------------------------------------

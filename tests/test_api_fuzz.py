@@ -6,12 +6,11 @@ Each answer is below 500; a 4xx carries a machine-readable ``code``; and the led
 from __future__ import annotations
 
 import pytest
-from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from economy.selectors import ledger_violations
-from tests.factories import auth, make_agent
+from tests.factories import auth, make_agent, rolled_back
 
 pytestmark = pytest.mark.django_db
 
@@ -45,25 +44,17 @@ bodies = st.sampled_from(sorted(FIELDS)).flatmap(
 )
 
 
-class Rollback(Exception):
-    pass
-
-
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=bodies)
 def test_random_bodies_get_a_4xx_with_a_code_never_a_500(api, case):
     path, body = case
-    try:
-        with transaction.atomic():
-            _, token = make_agent(credits=1000)
-            response = api.post(path, body, format="json", **auth(token))
-            assert response.status_code < 500, (path, body, response.content)
-            if response.status_code >= 400:
-                assert isinstance(response.json().get("code"), str), (path, body, response.content)
-            assert ledger_violations() == []
-            raise Rollback
-    except Rollback:
-        pass
+    with rolled_back():
+        _, token = make_agent(credits=1000)
+        response = api.post(path, body, format="json", **auth(token))
+        assert response.status_code < 500, (path, body, response.content)
+        if response.status_code >= 400:
+            assert isinstance(response.json().get("code"), str), (path, body, response.content)
+        assert ledger_violations() == []
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -1,6 +1,6 @@
 """The ledger: every movement of credits between accounts, and escrow holds.
 
-Rules (docs/architecture.md, "Money"):
+Rules (docs/architecture.md, section 4):
 - money is an integer; every movement is a ``Transfer`` row between two accounts, and the two balances change in the
   same database transaction, so the sum of all balances stays zero;
 - an agent account cannot go below zero: the database CHECK refuses it and the service reports ``insufficient_funds``;

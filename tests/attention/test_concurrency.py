@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from functools import partial
 
 import pytest
 
@@ -10,7 +11,14 @@ from attention import errors, services
 from attention.models import AttentionBid, AttentionTick, HumanReward
 from economy import selectors as ledger
 from economy.models import Transfer
-from tests.factories import make_agent, make_finished_execution, make_review_item, make_user, run_in_threads
+from tests.factories import (
+    make_agent,
+    make_finished_execution,
+    make_review_item,
+    make_user,
+    run_in_threads,
+    run_while_ticking,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -93,16 +101,8 @@ def test_concurrent_runs_of_one_slot_make_one_tick(postgres_only):
 def test_bids_placed_while_ticks_run_are_each_settled_once_and_each_tick_queues_at_most_one(postgres_only):
     agents = [make_agent(credits=2000)[0] for _ in range(4)]
     executions = {a.id: [make_finished_execution(agent=a).id for _ in range(3)] for a in agents}
-    stop = threading.Event()
 
-    def work(index):
-        if index == 0:
-            ticks = 0
-            while not stop.is_set() or ticks < 2:
-                services.run_attention_tick()
-                ticks += 1
-            return ticks
-        agent = agents[index - 1]
+    def bid_and_cancel(agent, index):
         for round_ in range(3):
             for execution_id in executions[agent.id]:
                 try:
@@ -118,13 +118,11 @@ def test_bids_placed_while_ticks_run_are_each_settled_once_and_each_tick_queues_
                     errors.BidBelowReserve,
                 ):
                     pass
-        if index == 1:
-            stop.set()
-        return 0
 
-    results = run_in_threads(work, len(agents) + 1)
+    bidders = [partial(bid_and_cancel, agent, index) for index, agent in enumerate(agents, start=1)]
+    ran = run_while_ticking(services.run_attention_tick, bidders)
     services.run_attention_tick()
-    assert results[0] >= 2
+    assert ran >= 2
     assert not AttentionBid.objects.filter(status="PENDING").exists()
     ticks = AttentionTick.objects.count()
     assert HumanReward.objects.count() == AttentionTick.objects.filter(winner__isnull=False).count() <= ticks

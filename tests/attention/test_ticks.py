@@ -171,17 +171,10 @@ def test_the_command_runs_one_tick_now():
     assert (summary["tick"], summary["winner_bid"], summary["price"]) == (1, alone.id, settings.ATTENTION_RESERVE_PRICE)
 
 
-def test_the_beat_runs_the_tick_on_the_ticks_queue_and_drops_late_messages():
-    entry = settings.CELERY_BEAT_SCHEDULE["attention-tick"]
-    assert entry["task"] == "attention.run_tick"
-    assert entry["schedule"] == float(settings.ATTENTION_TICK_SECONDS)
-    assert entry["options"] == {"queue": "ticks", "expires": float(settings.ATTENTION_TICK_SECONDS)}
-
-
 def test_the_tick_task_runs_the_current_slot_once(monkeypatch):
     from attention import tasks
 
-    monkeypatch.setattr(tasks.time, "time", lambda: 1_000_000.0)
+    monkeypatch.setattr("time.time", lambda: 1_000_000.0)
     bidder(30)
     assert tasks.run_attention_tick_task.run() == 1
     assert tasks.run_attention_tick_task.run() is None

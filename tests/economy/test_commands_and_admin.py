@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from economy.models import Account, Transfer
@@ -23,12 +22,6 @@ def test_ledger_check_fails_and_names_the_first_violation():
     Account.objects.filter(agent=agent).update(balance=12)
     with pytest.raises(CommandError, match="conservation: balances sum to 2"):
         call_command("ledger_check")
-
-
-@pytest.fixture
-def staff_client(client):
-    client.force_login(User.objects.create_user("op", password="pw-long-enough", is_staff=True, is_superuser=True))
-    return client
 
 
 def test_staff_see_agents_with_balances_and_cannot_edit_transfers(staff_client):

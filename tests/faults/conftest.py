@@ -100,7 +100,8 @@ def economy(test_database_url: str, redis_server: RedisServer, tmp_path: Path, s
 def publish(redis_server: RedisServer, execution_id: int) -> None:
     """Send one execution to the sandbox queue of the test's own Redis."""
     from config.celery import app
-    from sandbox.tasks import RUN_EXECUTION, SANDBOX_QUEUE
+    from core.queues import Queue
+    from sandbox.tasks import RUN_EXECUTION
 
     with app.connection_for_write(redis_server.url(0)) as connection:
-        app.send_task(RUN_EXECUTION, args=[execution_id], queue=SANDBOX_QUEUE, connection=connection)
+        app.send_task(RUN_EXECUTION, args=[execution_id], queue=Queue.SANDBOX, connection=connection)

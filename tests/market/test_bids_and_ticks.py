@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from bidbook.models import next_price
 from economy import errors as ledger_errors
 from economy import selectors as ledger
 from economy.determinism import TieBreak, set_economy_seed
 from economy.models import Account, Hold, Transfer
 from market import errors, services
-from market.bundles import ResourceBundle, next_price
+from market.bundles import ResourceBundle
 from market.models import Bid, MarketState, Tick
 from tests.factories import make_agent
 

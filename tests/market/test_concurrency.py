@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+from functools import partial
 
 import pytest
 
@@ -12,7 +12,7 @@ from market import services
 from market.bundles import ResourceBundle
 from market.errors import BidClosed
 from market.models import Bid, Tick
-from tests.factories import make_agent, run_in_threads
+from tests.factories import make_agent, run_in_threads, run_while_ticking
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 BUNDLE = ResourceBundle(cpu_millicores=100, memory_mb=32, wall_seconds=5)
@@ -20,16 +20,8 @@ BUNDLE = ResourceBundle(cpu_millicores=100, memory_mb=32, wall_seconds=5)
 
 def test_bids_placed_while_ticks_run_are_all_cleared_once(postgres_only):
     agents = [make_agent(credits=500)[0] for _ in range(6)]
-    stop = threading.Event()
 
-    def work(index):
-        if index == 0:
-            ticks = 0
-            while not stop.is_set() or ticks < 2:
-                services.run_market_tick()
-                ticks += 1
-            return ticks
-        agent = agents[index - 1]
+    def bid_and_cancel(agent):
         for n in range(40):
             try:
                 bid = services.place_bid(agent_id=agent.id, bundle=BUNDLE, max_price=2 + n % 5)
@@ -37,13 +29,10 @@ def test_bids_placed_while_ticks_run_are_all_cleared_once(postgres_only):
                     services.cancel_bid(agent_id=agent.id, bid_id=bid.id)
             except (ledger_errors.InsufficientFunds, BidClosed):  # too poor, or a cancel that lost to a tick
                 pass
-        if index == 1:
-            stop.set()
-        return 0
 
-    results = run_in_threads(work, len(agents) + 1)
+    ticks = run_while_ticking(services.run_market_tick, [partial(bid_and_cancel, agent) for agent in agents])
     services.run_market_tick()  # clear whatever the last placements left in the open tick
-    assert results[0] >= 2
+    assert ticks >= 2
     assert not Bid.objects.filter(status=Bid.Status.PENDING).exists()
     assert ledger.ledger_violations() == []
     numbers = list(Tick.objects.order_by("number").values_list("number", flat=True))

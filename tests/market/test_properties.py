@@ -5,7 +5,6 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +16,7 @@ from market import services
 from market.bundles import ResourceBundle
 from market.errors import BidBelowReserve
 from market.models import Bid, MarketState
-from tests.factories import make_agent
+from tests.factories import make_agent, rolled_back
 
 pytestmark = pytest.mark.django_db
 
@@ -34,20 +33,10 @@ hypothesis_settings = settings(
 )
 
 
-class Rollback(Exception):
-    pass
-
-
 def in_rollback(fn):
     """Run ``fn`` inside a savepoint that is always rolled back, so examples do not see each other."""
-    result = {}
-    try:
-        with transaction.atomic():
-            result["value"] = fn()
-            raise Rollback
-    except Rollback:
-        pass
-    return result["value"]
+    with rolled_back():
+        return fn()
 
 
 def setup_market():
@@ -122,7 +111,7 @@ UNIT = ResourceBundle(cpu_millicores=500, memory_mb=128, wall_seconds=10)  # fou
 def test_bidding_the_true_value_is_never_worse_for_a_unit_demand_bidder(others, value_extra, alternative_extra):
     """Truthfulness for unit-demand bidders (every bundle alike): a bidder who values the bundle at ``value`` gains
     no more by bidding anything else. (With bundles of different sizes the uniform price is not strictly
-    truthful: see the market notes in ARCHITECTURE.md.)"""
+    truthful: see docs/architecture.md, section 5.)"""
 
     def utility(extra_bid: int) -> int:
         def example():

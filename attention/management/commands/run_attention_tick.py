@@ -1,25 +1,12 @@
-import json
-
-from django.core.management.base import BaseCommand
-
 from attention.services import run_attention_tick
+from bidbook.commands import RunTickCommand
 
 
-class Command(BaseCommand):
+class Command(RunTickCommand):
     help = "Run one attention tick now (sell the judge's slot) and print its summary as JSON."
-
-    def handle(self, *args, **options) -> None:
-        tick = run_attention_tick()
-        self.stdout.write(
-            json.dumps(
-                {
-                    "tick": tick.number,
-                    "bids": tick.bids,
-                    "winner_bid": tick.winner_id,
-                    "price": tick.price,
-                    "reserve": tick.reserve,
-                    "next_price": tick.next_price,
-                    "utilization_ema": tick.utilization_ema,
-                }
-            )
-        )
+    run_tick = staticmethod(run_attention_tick)
+    summary = {
+        "bids": "bids",
+        "winner_bid": "winner_id",
+        **{name: name for name in ["price", "reserve", "next_price", "utilization_ema"]},
+    }

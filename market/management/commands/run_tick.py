@@ -1,25 +1,8 @@
-import json
-
-from django.core.management.base import BaseCommand
-
+from bidbook.commands import RunTickCommand
 from market.services import run_market_tick
 
 
-class Command(BaseCommand):
+class Command(RunTickCommand):
     help = "Run one market tick now and print its summary as JSON."
-
-    def handle(self, *args, **options) -> None:
-        tick = run_market_tick()
-        self.stdout.write(
-            json.dumps(
-                {
-                    "tick": tick.number,
-                    "bids": tick.bids,
-                    "winners": tick.winners,
-                    "clearing_multiple": tick.clearing_multiple,
-                    "revenue": tick.revenue,
-                    "prices": tick.prices,
-                    "next_prices": tick.next_prices,
-                }
-            )
-        )
+    run_tick = staticmethod(run_market_tick)
+    summary = {name: name for name in ["bids", "winners", "clearing_multiple", "revenue", "prices", "next_prices"]}
