@@ -10,7 +10,7 @@ export BP_INSECURE_DEV_KEY ?= 1
 ## TICKS=0 runs until Ctrl-C; SEED is the economy's seed (a fresh database with the same seed replays exactly).
 run: bootstrap docker
 	$(PY) manage.py migrate --noinput -v0
-	$(PY) manage.py run_economy --ticks $${TICKS:-30} --seed $${SEED:-0}
+	$(PY) manage.py run_economy --ticks $${TICKS:-40} --seed $${SEED:-0} --program $${PROGRAM:-evolver}
 
 ## The API alone on the embedded default (no ticks), for poking at it.
 serve: bootstrap

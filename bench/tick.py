@@ -102,7 +102,8 @@ def run(sizes: list[int]) -> list[Row]:
     Account.objects.filter(id=-1).update(balance=-(10**9) * AGENTS)
 
     def floor(n: int) -> float:
-        """One bulk UPDATE of the tick's bid rows, rolled back, then VACUUM so the tick finds the pages as fresh."""
+        """One bulk UPDATE of the tick's bid rows, rolled back, then VACUUM so the tick finds the pages as fresh
+        (the median of three below 1,000,000 rows)."""
 
         def update():
             with transaction.atomic(), connection.cursor() as cursor:
@@ -110,10 +111,12 @@ def run(sizes: list[int]) -> list[Row]:
                 assert cursor.rowcount == n
                 transaction.set_rollback(True)
 
-        seconds = timed(update)
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE market_bid")
-        return seconds
+        samples = []
+        for _ in range(3 if n < 1_000_000 else 1):  # a shared server is noisy: the median of a few
+            samples.append(timed(update))
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE market_bid")
+        return sorted(samples)[len(samples) // 2]
 
     results = {}
     for n in sizes:

@@ -187,7 +187,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = Queue.DEFAULT.value
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "socket_keepalive": True,  # notice a broker that vanished without closing its connections
+    "health_check_interval": 10,  # PING an idle connection before using it again
+}
+# Broker outages (a Redis restart) are survived, never given up on: the consumer reconnects for as long as it takes
+# (Celery's default gives up after 100 attempts and the worker exits); a running execution keeps its container
+# (cancelling it would waste the agent's paid run: its ack fails, Redis re-delivers it later and the claim, already
+# taken, turns the copy into a no-op). Run every process under a supervisor anyway (README, distributed mode).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 # Workers (not web processes) load the Docker host's task module; web processes publish it by name.
@@ -289,9 +301,11 @@ GENESIS_ENDOWMENT = env_int("GENESIS_ENDOWMENT", 1000)
 SPAWN_FEE = env_int("SPAWN_FEE", 20)
 SPAWN_MIN_ENDOWMENT = env_int("SPAWN_MIN_ENDOWMENT", 50)
 POPULATION_CAP = env_int("POPULATION_CAP", 64)
-UPKEEP_PER_TICK = env_int("UPKEEP_PER_TICK", 2)
-UPKEEP_DEMURRAGE_BP = env_int("UPKEEP_DEMURRAGE_BP", 0)  # upkeep's share of the balance, basis points per tick
-IDLE_TICKS_LIMIT = env_int("IDLE_TICKS_LIMIT", 0)  # an agent that won no compute in this many ticks dies (0: never)
+# Upkeep per life tick: a flat rent plus demurrage, a share of the balance (basis points; 1000 = 10 %), so that
+# hoarding costs and the money supply stays bounded (see the README's economics).
+UPKEEP_PER_TICK = env_int("UPKEEP_PER_TICK", 10)
+UPKEEP_DEMURRAGE_BP = env_int("UPKEEP_DEMURRAGE_BP", 1000)
+IDLE_TICKS_LIMIT = env_int("IDLE_TICKS_LIMIT", 3)  # an agent that won no compute in this many ticks dies (0: never)
 MESSAGE_MAX_CHARS = env_int("MESSAGE_MAX_CHARS", 2000)
 # Where new messages are published for live consumers (channel bp:messages:<agent id>); empty: not published.
 BP_REDIS_URL = env_str("BP_REDIS_URL", CELERY_BROKER_URL)

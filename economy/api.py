@@ -69,8 +69,8 @@ class BalanceView(GenericAPIView):
     )
     def get(self, request: Request, agent_id: int) -> Response:
         _ensure_self_or_staff_balance(request, agent_id)
-        balance = selectors.get_balance(agent_id=agent_id)
-        data = {"agent_id": agent_id, "balance": balance, "held": selectors.get_held(agent_id=agent_id)}
+        balance, held = selectors.get_balance_and_held(agent_id=agent_id)
+        data = {"agent_id": agent_id, "balance": balance, "held": held}
         return Response(BalanceOutputSerializer(data).data)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from economy import errors
 from economy.models import Account, Agent, Hold, Transfer
@@ -21,6 +22,25 @@ def get_balance(*, agent_id: int) -> int:
     if balance is None:
         raise errors.UnknownAgent(f"No agent with id {agent_id}.")
     return balance
+
+
+def get_balance_and_held(*, agent_id: int) -> tuple[int, int]:
+    """``get_balance`` and ``get_held`` in one statement (the balance read is the API's most frequent request)."""
+    held = (
+        Hold.objects.filter(account_id=OuterRef("id"), status=Hold.Status.PENDING)
+        .values("account_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    row = (
+        Account.objects.filter(agent_id=agent_id)
+        .annotate(held=Coalesce(Subquery(held), Value(0)))
+        .values_list("balance", "held")
+        .first()
+    )
+    if row is None:
+        raise errors.UnknownAgent(f"No agent with id {agent_id}.")
+    return row[0], row[1]
 
 
 def get_held(*, agent_id: int) -> int:

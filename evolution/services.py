@@ -67,10 +67,11 @@ def create_genesis_agent(
     endowment: int | None = None,
     files: dict[str, bytes] | None = None,
     seed: int = 0,
-    first_bid_price: int | None = 20,
+    first_bid_price: int | str | None = "auto",
     owner_id: int | None = None,
 ) -> Agent:
-    """Mint the first agent its endowment, give it the genesis program, and bid for its first execution."""
+    """Mint the first agent its endowment, give it the genesis program, and bid for its first execution: at
+    ``first_bid_price``, by default (``"auto"``) twice the posted cost of its first bundle; None: no bid."""
     endowment = settings.GENESIS_ENDOWMENT if endowment is None else endowment
     with transaction.atomic():
         _lock_population()
@@ -78,6 +79,9 @@ def create_genesis_agent(
         agent, _ = ledger.create_agent(name=name, credits=endowment, owner_id=owner_id, issue_token=False)
         sandbox.set_workspace(agent_id=agent.id, files=files or genesis_files(seed=seed))
         LifeEvent.objects.create(agent=agent, kind=LifeEvent.Kind.BIRTH, cause="genesis")
+        if first_bid_price == "auto":
+            prices = market.posted_prices()
+            first_bid_price = 2 * FIRST_BUNDLE.cost(cpu_price=prices.cpu, memory_price=prices.memory)
         if first_bid_price:
             _place_first_bid(agent_id=agent.id, first_bid={"max_price": first_bid_price})
     return agent
@@ -189,6 +193,18 @@ def run_life_tick(*, tick: int) -> PopulationStats | None:
             kill_agent(agent_id=agent_id, cause=f"idle: no compute won in {settings.IDLE_TICKS_LIMIT} ticks")
         _fill_stats(stats, previous=previous)
         return stats
+
+
+def ticks_to_starve(*, balance: int, flat: int, rate_bp: int) -> int:
+    """How many life ticks an agent that neither earns nor spends pays upkeep before it cannot (it dies at the next):
+    the bound the README documents, in the same integer arithmetic as ``charge_living_agents``."""
+    if flat <= 0:
+        raise ValueError("Without a flat charge an agent that does nothing never starves.")
+    ticks = 0
+    while balance >= flat + balance * rate_bp // 10_000:
+        balance -= flat + balance * rate_bp // 10_000
+        ticks += 1
+    return ticks
 
 
 def idle_agents(*, limit: int) -> list[int]:

@@ -7,14 +7,16 @@ never reads its scores, its ledger history or its messages: nothing tells it whe
 time it runs (it won a compute bid) it:
 
 1. submits its phrase as the artifact of this execution;
-2. bids ``compute_share`` of its balance for compute for the next tick, if that reaches the bundle's posted cost
-   (otherwise it does not bid, and stops running): the market ranks bids by offer per credit of cost, so the richer
-   an agent, the likelier it runs again;
-3. bids for a judge's attention on this execution: ``attention_share`` of its balance, at least the reserve, if that
+2. bids for a judge's attention on this execution: ``attention_share`` of its balance, at least the reserve, if that
    leaves it half its balance;
-4. spawns a child when its balance exceeds ``spawn_threshold``: the child gets ``endowment_share`` of the balance, a
+3. spawns a child when its balance exceeds ``spawn_threshold``: the child gets ``endowment_share`` of the balance, a
    copy of the phrase with mutations (one letter with probability ``mutation_rate``, each further letter with a third
-   of it) and the genes, each multiplied by a random factor around 1 and kept within bounds.
+   of it) and the genes, each multiplied by a random factor around 1 and kept within bounds; the child bids
+   ``compute_share`` of its endowment for its first run;
+4. bids ``compute_share`` of what it has left for compute for the next tick, at least the bundle's posted cost
+   while that is within half of what it has (otherwise it does not bid, and stops running): the market ranks bids
+   by offer per credit of cost, so the richer an agent, the likelier it runs again, and a parent that gave half its
+   wealth away competes with its child on equal terms.
 
 Randomness comes only from ``bp.rng()`` (seeded per execution by the economy), so a seeded economy replays exactly.
 Whether a lineage prospers is decided by prices, upkeep and what the judges pay: the rewards buy compute, attention
@@ -36,7 +38,7 @@ MIN_ENDOWMENT = 50  # the economy's SPAWN_MIN_ENDOWMENT default
 GENES = {
     "compute_share": (0.25, 0.05, 0.6),
     "attention_share": (0.1, 0.01, 0.5),
-    "spawn_threshold": (300.0, 80.0, 5000.0),
+    "spawn_threshold": (300.0, 100.0, 10000.0),
     "endowment_share": (0.5, 0.2, 0.7),
     "mutation_rate": (0.7, 0.1, 1.0),
 }
@@ -122,13 +124,6 @@ def main():
     submitted = call(bp.submit_artifact, phrase) is not None
     balance = call(bp.balance) or 0
 
-    prices = call(bp.prices)
-    if prices:
-        cost, fee = bundle_cost(prices)
-        offer = int(balance * genes["compute_share"])
-        if offer >= cost and offer + fee <= balance and call(bp.place_bid, max_price=offer, **BUNDLE) is not None:
-            balance -= offer + fee
-
     if submitted:
         attention = call(bp.request, "GET", "/attention/price")
         reserve = int(attention["price"]) if attention else 1
@@ -136,6 +131,7 @@ def main():
         if offer <= balance // 2 and call(bp.bid_attention, execution, offer) is not None:
             balance -= offer
 
+    prices = call(bp.prices)
     if balance > genes["spawn_threshold"]:
         endowment = max(MIN_ENDOWMENT, int(balance * genes["endowment_share"]))
         child_genes = mutate_genes(genes, rand)
@@ -161,6 +157,16 @@ def main():
         if child:
             balance -= endowment
             print(f"spawned {child['id']} with {endowment}: {child_config['phrase']!r}")
+
+    if prices:
+        cost, fee = bundle_cost(prices)
+        # Its share of what it has, and at least the posted cost while that is within half of it (an agent that
+        # stops bidding stops running, and dies).
+        offer = int(balance * genes["compute_share"])
+        if offer < cost <= balance // 2:
+            offer = cost
+        if offer >= cost and offer + fee <= balance and call(bp.place_bid, max_price=offer, **BUNDLE) is not None:
+            balance -= offer + fee
 
     print(f"phrase {phrase!r}, balance {balance}, genes {genes}")
 

@@ -105,7 +105,7 @@ def _economy_with_history() -> None:
         item = make_review_item(agent=root)
         judge_execution(judge=judge, execution_id=item.execution_id, score=score, comment="")
         make_finished_execution(agent=root, status="FAILED" if round_ == 1 else "SUCCEEDED")
-        market.place_bid(agent_id=child.id, bundle=ResourceBundle(250, 64, 5), max_price=5)
+        market.place_bid(agent_id=child.id, bundle=ResourceBundle(250, 64, 5), max_price=50)
         tick = market.run_market_tick()
         life.run_life_tick(tick=tick.number)
 
@@ -115,7 +115,7 @@ def test_the_dashboard_draws_charts_with_data_and_no_console_error(browser, web_
     make_user(username="op", staff=True, password="op-browser-password")
     login(browser, web_server, "op", "op-browser-password", next_path="/dashboard/")
     wait(browser, lambda d: d.current_url.endswith("/dashboard/"))
-    wait(browser, lambda d: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-charts-drawn") or 0) >= 7)
+    wait(browser, lambda d: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-charts-drawn") or 0) >= 9)
     series = browser.execute_script(
         """
         const out = {};
@@ -128,7 +128,7 @@ def test_the_dashboard_draws_charts_with_data_and_no_console_error(browser, web_
         return out;
         """
     )
-    for chart in ("prices", "utilization", "population", "credits", "executions", "scores"):
+    for chart in ("prices", "utilization", "population", "credits", "executions", "scores", "flows", "selection"):
         assert series[f"chart-{chart}"] and max(series[f"chart-{chart}"]) > 0, (chart, series)
         assert all(series[f"chart-{chart}:axes"]), (chart, series)  # both axes are titled
     # the lineage is a collapsible tree: fold the root and its descendants disappear

@@ -26,7 +26,7 @@ def staff(client):
 def test_staff_see_population_prices_ticks_charts_and_lineage(staff):
     root, _ = make_agent(credits=1000, name="root-agent")
     child = services.spawn_agent(parent_id=root.id, name="child-agent", files={"agent.py": b"pass"}, endowment=100)
-    market.place_bid(agent_id=child.id, bundle=ResourceBundle(250, 64, 10), max_price=5)
+    market.place_bid(agent_id=child.id, bundle=ResourceBundle(250, 64, 10), max_price=50)
     tick = market.run_market_tick()
     services.run_life_tick(tick=tick.number)
     page = staff.get("/dashboard/")

@@ -102,6 +102,18 @@ class RedisServer:
                 self.process.wait(10)
         self.process = None
 
+    def freeze_then_restart(self, frozen_seconds: float = 3.0, down_seconds: float = 1.0) -> None:
+        """The broker hangs (SIGSTOP: connections stay open, nothing answers), then dies and comes back."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+        time.sleep(frozen_seconds)
+        self.process.kill()  # SIGKILL works on a stopped process
+        self.process.wait(10)
+        self.process = None
+        time.sleep(down_seconds)
+        self.start()
+        self.restarts += 1
+
     def restart(self, down_seconds: float = 1.0, sig: int = signal.SIGKILL) -> None:
         self.stop(sig)
         time.sleep(down_seconds)

@@ -45,7 +45,7 @@ bp.submit_artifact("finished on attempt %d" % me["attempts"])
 
 
 def test_a_killed_worker_leaves_one_outcome_and_no_container(
-    economy, redis_server, live_worker, live_server, settings, docker_client
+    live_worker, live_server, docker_client, economy, redis_server, settings
 ) -> None:
     settings.SANDBOX_LEASE_SECONDS = LEASE_SECONDS
     started = time.monotonic()

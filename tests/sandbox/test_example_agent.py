@@ -13,7 +13,7 @@ from attention.models import AttentionBid
 from market.bundles import ResourceBundle
 from market.models import Bid
 from market.services import place_bid, run_market_tick
-from sandbox import tasks
+from sandbox import worker_tasks
 from sandbox.models import Execution, Workspace
 from tests.factories import make_program_agent
 
@@ -32,7 +32,7 @@ def test_the_example_agent_runs_as_written(live_worker, enqueued):
     place_bid(agent_id=agent.id, bundle=ResourceBundle(250, 64, 10), max_price=50)
     run_market_tick()
     first = Execution.objects.get(agent=agent)
-    assert tasks.run_execution(first.id) == "SUCCEEDED", first.stderr
+    assert worker_tasks.run_execution(first.id) == "SUCCEEDED", first.stderr
     first.refresh_from_db()
     assert first.status == "SUCCEEDED", (first.stderr, first.error)
     assert first.artifact.startswith(f"Run 1 of agent {agent.id}:")
@@ -42,7 +42,7 @@ def test_the_example_agent_runs_as_written(live_worker, enqueued):
 
     run_market_tick()  # the bid wins: the second run asks a judge to look at the first run's artifact
     second = Execution.objects.filter(agent=agent).exclude(id=first.id).get()
-    assert tasks.run_execution(second.id) == "SUCCEEDED"
+    assert worker_tasks.run_execution(second.id) == "SUCCEEDED"
     second.refresh_from_db()
     assert second.artifact.startswith(f"Run 2 of agent {agent.id}:"), (second.stdout, second.stderr)
     assert AttentionBid.objects.filter(agent=agent, execution=first).exists(), second.stdout

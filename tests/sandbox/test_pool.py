@@ -135,6 +135,8 @@ def test_a_pooled_run_gets_its_bundle_and_its_own_environment(docker_client, run
             "BP_TOKEN": TOKEN,
             "BP_EXECUTION_ID": execution_id,
             "BP_LOG_CAP": "65536",
+            "BP_WORKSPACE_MAX_BYTES": "16777216",
+            "BP_WORKSPACE_MAX_FILES": "256",
         }
         assert out["seed"] == ["agent.py", "data.txt"]
         assert out["run"] == ["api.sock"]  # the control socket is gone before the agent starts

@@ -9,7 +9,7 @@ import random
 import pytest
 
 from economy.determinism import derive_seed, set_economy_seed
-from sandbox import tasks
+from sandbox import worker_tasks
 from sandbox.models import Execution
 from tests.factories import make_execution, make_program_agent
 
@@ -28,7 +28,7 @@ def test_the_program_draws_from_the_seed_the_api_derived(live_worker) -> None:
     agent, _ = make_program_agent(code=DRAWS)
     execution = make_execution(agent=agent, wall_seconds=20)
 
-    assert tasks.run_execution(execution.id) == "SUCCEEDED"
+    assert worker_tasks.run_execution(execution.id) == "SUCCEEDED"
 
     execution.refresh_from_db()
     assert execution.status == Execution.Status.SUCCEEDED, (execution.error, execution.stderr)

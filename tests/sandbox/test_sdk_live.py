@@ -23,6 +23,7 @@ from economy.models import Transfer
 from economy.selectors import get_balance, ledger_violations
 from evolution.models import Message
 from market.models import Bid
+from market.services import run_market_tick
 from sandbox.models import Workspace
 from sandbox.proxy import UnixSocketProxy
 from tests.factories import make_agent, make_finished_execution, make_program_agent, make_worker
@@ -94,6 +95,7 @@ def test_agents_pay_each_other_and_every_economy_and_market_call_works(bp, monke
 
     # messages, both ways
     bp.send_message(str(bob.id), "hello bob")
+    run_market_tick()  # messages are delivered at tick boundaries
     as_agent(monkeypatch, bob.id, bob_token)
     rows = bp.messages()["results"]
     assert [(m["from_id"], m["body"]) for m in rows] == [(alice.id, "hello bob")]
@@ -106,7 +108,7 @@ def test_spawn_attention_and_artifact(bp, monkeypatch):
 
     parent, token = make_agent(credits=2000)
     as_agent(monkeypatch, parent.id, token)
-    child = bp.spawn("kid", "print('hi')", 60, first_bid={"max_price": 10})
+    child = bp.spawn("kid", "print('hi')", 300, first_bid={"max_price": 200})
     assert (child["parent_id"], child["generation"], child["name"]) == (parent.id, 1, "kid")
     assert Bid.objects.filter(agent_id=child["id"], status=Bid.Status.PENDING).count() == 1
     child2 = bp.spawn("kid2", endowment=60, files={"agent.py": b"print(2)", "notes.txt": b"x"})

@@ -10,10 +10,11 @@
     SUCCEEDED: "#109618", FAILED: "#dc3912", TIMED_OUT: "#ff9900", OOM_KILLED: "#990099",
     LOST: "#555555", RUNNING: "#0099c6", QUEUED: "#bbbbbb"
   };
-  // PopulationStats fields drawn elsewhere; any other numeric field (selection_differential, diversity, ...) goes
-  // into the "selection statistics" chart as soon as the server sends it.
+  // PopulationStats fields drawn elsewhere (or bookkeeping); any other numeric field the server sends goes into the
+  // "selection statistics" chart beside the selection differential and the diversity.
   var KNOWN_STATS = ["tick", "created_at", "alive", "births", "deaths", "max_generation", "credits_in_circulation",
-    "minted", "burned", "gini"];
+    "minted", "burned", "gini", "minted_in_tick", "burned_in_tick", "last_event_id", "selection_differential",
+    "diversity"];
   var charts = {};
 
   function color(i) { return COLORS[i % COLORS.length]; }
@@ -125,19 +126,41 @@
       line("paid by the winner", align(labels, data.attention, function (r) { return r.paid; }), 4)
     ], options("credits per judge's slot"));
 
+    var has = function (key) { return data.population.some(function (r) { return typeof r[key] === "number"; }); };
+    if (has("minted_in_tick") || has("burned_in_tick")) {
+      document.getElementById("figure-flows").hidden = false;
+      draw("chart-flows", "bar", labels, [
+        bar("minted", align(labels, data.population, function (r) { return r.minted_in_tick; }), "#109618"),
+        bar("burned", align(labels, data.population, function (r) { return r.burned_in_tick; }), "#dc3912")
+      ], options("credits in the tick"));
+    }
+
     var extra = [];
     data.population.forEach(function (row) {
       Object.keys(row).forEach(function (key) {
         if (KNOWN_STATS.indexOf(key) < 0 && typeof row[key] === "number" && extra.indexOf(key) < 0) { extra.push(key); }
       });
     });
-    if (extra.length) {
+    var selection = [];
+    if (has("selection_differential")) {
+      selection.push(line("selection differential", align(labels, data.population, function (r) {
+        return typeof r.selection_differential === "number" ? r.selection_differential : null; }), 4, { yAxisID: "y" }));
+    }
+    if (has("diversity")) {
+      selection.push(line("diversity (distinct artifacts)", align(labels, data.population, function (r) {
+        return r.diversity; }), 5, { yAxisID: "y1" }));
+    }
+    extra.forEach(function (key, i) {
+      selection.push(line(key.replace(/_/g, " "), align(labels, data.population, function (r) {
+        return r[key] === undefined ? null : r[key]; }), 6 + i, { yAxisID: "y" }));
+    });
+    if (selection.length) {
       document.getElementById("figure-selection").hidden = false;
-      draw("chart-selection", "line", labels, extra.map(function (key, i) {
-        return line(key.replace(/_/g, " "), align(labels, data.population, function (r) { return r[key] === undefined ? null : r[key]; }), i);
-      }), options("value", { scales: {
+      draw("chart-selection", "line", labels, selection, options("selection differential", { scales: {
         x: { title: { display: true, text: "market tick" }, ticks: { maxTicksLimit: 12 } },
-        y: { title: { display: true, text: "value" } } } }));
+        y: { position: "left", title: { display: true, text: "selection differential (score × offspring)" } },
+        y1: { position: "right", beginAtZero: true, grid: { drawOnChartArea: false },
+          title: { display: true, text: "distinct artifacts" } } } }));
     }
 
     var latest = data.latest;
