@@ -176,6 +176,15 @@ def run_life_tick(*, tick: int) -> PopulationStats | None:
         except IntegrityError:
             return None
         previous = PopulationStats.objects.filter(tick__lt=tick).order_by("-tick").first()
+        # Escrow and treasury first, in ascending id order like every other writer: upkeep then locks every living
+        # agent, and a death releases bids (escrow) and burns (treasury). Taking escrow after the agents deadlocked
+        # against a bid (escrow, treasury, agent) under the load test.
+        list(
+            Account.objects.select_for_update()
+            .filter(id__in=(ledger.ESCROW_ACCOUNT_ID, ledger.TREASURY_ACCOUNT_ID))
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
         unpaid = []
         if settings.UPKEEP_PER_TICK:
             unpaid = ledger.charge_living_agents(

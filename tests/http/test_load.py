@@ -127,7 +127,8 @@ def test_a_few_hundred_agents_for_a_minute_no_5xx_and_a_sound_ledger(tmp_path):
     ticker = subprocess.Popen(
         [sys.executable, "-m", "tests.http.ticker", str(SECONDS), str(TICK_SECONDS)],
         cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": database_url()},
+        # Agents here call the API but never win compute: the life tick must not bury them as idle.
+        env={**os.environ, "DATABASE_URL": database_url(), "IDLE_TICKS_LIMIT": "0"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
