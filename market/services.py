@@ -54,6 +54,11 @@ def place_bid(*, agent_id: int, bundle: ResourceBundle, max_price: int) -> Bid:
         if max_price < cost:
             raise errors.BidBelowReserve(f"This bundle costs at least {cost} credits at posted prices.", cost=cost)
         fee = settings.MARKET_BID_FEE
+        # The hold moves credits into escrow and the fee into the treasury: lock all three accounts first, in
+        # ascending order (hold-then-fee deadlocked against upkeep, which locks the treasury and then every agent).
+        ledger.lock_accounts_for(
+            agent_id=agent_id, system_account_ids=(ledger.ESCROW_ACCOUNT_ID, ledger.TREASURY_ACCOUNT_ID)
+        )
         bid = BOOK.place(
             agent_id=agent_id,
             tick_number=clock.open_tick,

@@ -21,7 +21,7 @@ from typing import TypeVar
 import psycopg
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Case, F, When
+from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
 from economy import errors
@@ -406,6 +406,22 @@ def refund_credits(*, agent_id: int, amount: int, memo: str = "") -> Transfer:
         amount=amount,
         kind=Transfer.Kind.REFUND,
         memo=memo,
+    )
+
+
+def lock_accounts_for(*, agent_id: int, system_account_ids: tuple[int, ...]) -> None:
+    """Lock an agent's account and the system accounts a transaction is about to move credits between, all at once
+    in ascending id order (the order every writer uses). A transaction that makes several movements (a bid's hold
+    into escrow, then its fee into the treasury) otherwise takes the second system account while already holding the
+    agent's, against the order of the set-based writers (upkeep locks the treasury, then every living agent): a
+    deadlock the load test found. Must run inside a transaction."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("lock_accounts_for must run inside transaction.atomic()")
+    list(
+        Account.objects.select_for_update()
+        .filter(Q(agent_id=agent_id) | Q(id__in=system_account_ids))
+        .order_by("id")
+        .values_list("id", flat=True)
     )
 
 

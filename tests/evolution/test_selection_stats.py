@@ -21,6 +21,8 @@ def _scale(settings):
     settings.REWARD_PER_POINT = 10
     settings.SPAWN_FEE = 0
     settings.UPKEEP_PER_TICK = 1
+    settings.UPKEEP_DEMURRAGE_BP = 0
+    settings.IDLE_TICKS_LIMIT = 0
 
 
 def judge(scores: dict[str, int]) -> None:

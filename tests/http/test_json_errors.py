@@ -32,7 +32,7 @@ def test_a_lost_database_in_a_drf_view_is_a_json_503(api, monkeypatch):
     def unreachable(**kwargs):
         raise OperationalError("consuming input failed: terminating connection due to administrator command")
 
-    monkeypatch.setattr(economy_selectors, "get_balance", unreachable)
+    monkeypatch.setattr(economy_selectors, "get_balance_and_held", unreachable)
     response = api.get(f"/economic/balance/{agent.id}", **auth(token))
     assert response.status_code == 503
     assert response.json()["code"] == "database_unavailable"
