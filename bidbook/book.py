@@ -53,7 +53,6 @@ def ensure_row(model: type[models.Model], *, default: models.Model) -> None:
 
 def lock_row(model: type[models.Model], *, exclusive: bool, default: models.Model) -> Any:
     """Lock the singleton row ``id=1`` of ``model`` (FOR SHARE or FOR UPDATE), creating ``default`` if missing."""
-    ensure_row(model, default=default)
     if connection.vendor == "postgresql":
         # A transaction-scoped advisory lock first: PostgreSQL queues those fairly, so a waiting tick holds back new
         # bidders. Row share locks alone are not queued: a steady stream of overlapping bids kept the market tick
@@ -61,9 +60,16 @@ def lock_row(model: type[models.Model], *, exclusive: bool, default: models.Mode
         advisory = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT {advisory}(hashtext(%s))", [model._meta.db_table])
-    if connection.vendor == "postgresql" and not exclusive:
-        return model.objects.raw(f"SELECT * FROM {model._meta.db_table} WHERE id = 1 FOR SHARE")[0]
-    return model.objects.select_for_update().get(id=1)
+    for _attempt in range(2):
+        if connection.vendor == "postgresql" and not exclusive:
+            sql = f"SELECT * FROM {model._meta.db_table} WHERE id = 1 FOR SHARE"
+            row = next(iter(model.objects.raw(sql)), None)
+        else:
+            row = model.objects.select_for_update().filter(id=1).first()
+        if row is not None:
+            return row
+        ensure_row(model, default=default)
+    raise RuntimeError(f"{model.__name__} row 1 could not be created")
 
 
 def update_controller(controller: type[PriceController], *, pk: int, changes: dict[str, object]) -> PriceController:

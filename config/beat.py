@@ -19,10 +19,24 @@ def _now() -> float:
     return time.time()
 
 
+class SendTime(BeatLazyFunc):
+    """The time beat sends the message (``time.time()``, evaluated per message). A value, not an identity: two are
+    equal, so the settings compare equal to a copy of themselves and beat sees an unchanged entry as unchanged."""
+
+    def __init__(self) -> None:
+        super().__init__(_now)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SendTime)
+
+    def __hash__(self) -> int:
+        return hash(SendTime)
+
+
 def _entry(task: str, period: int, *, slotted: bool) -> dict:
     entry = {"task": task, "schedule": float(period), "options": {"queue": Queue.TICKS.value, "expires": float(period)}}
     if slotted:
-        entry["kwargs"] = {"scheduled_at": BeatLazyFunc(_now)}
+        entry["kwargs"] = {"scheduled_at": SendTime()}
     return entry
 
 

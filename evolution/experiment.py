@@ -23,7 +23,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from evolution.embedded import DEFAULT_JUDGE, DEFAULT_TARGET
+from evolution.embedded import DEFAULT_JUDGE, DEFAULT_TARGET, EMBEDDED_ATTENTION_SLOTS
 from evolution.history import write_ticks_csv
 from evolution.programs import DEFAULT_PROGRAM, PROGRAMS
 from evolution.services import SELECTION_WINDOW
@@ -67,7 +67,8 @@ class ExperimentConfig:
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     judge: str = DEFAULT_JUDGE
     target: str = DEFAULT_TARGET
-    attention_per_tick: int = 2
+    attention_per_tick: int = 1
+    attention_slots: int = EMBEDDED_ATTENTION_SLOTS
     cpu_millicores: int = DEFAULT_CPU_MILLICORES
     memory_mb: int = DEFAULT_MEMORY_MB
     quiet: bool = False
@@ -105,6 +106,7 @@ def run_one(config: ExperimentConfig, arm: str, seed: int, bar) -> RunResult:
         sys.executable, str(ROOT / "manage.py"), "run_economy", "--quiet", "--progress",
         "--ticks", str(config.ticks), "--seed", str(seed), "--arm", arm, "--program", config.program,
         "--judge", config.judge, "--target", config.target, "--attention-per-tick", str(config.attention_per_tick),
+        "--attention-slots", str(config.attention_slots),
         "--cpu-millicores", str(config.cpu_millicores), "--memory-mb", str(config.memory_mb),
         "--ticks-csv", str(paths["csv"]), "--history", str(paths["json"]),
     ]  # fmt: skip

@@ -68,3 +68,24 @@ def sandbox_enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     sent: list[int] = []
     monkeypatch.setattr(tasks, "send_execution", lambda execution_id, **options: sent.append(execution_id))
     return sent
+
+
+@pytest.fixture
+def round_prices(db):
+    """Round market prices for tests whose arithmetic is written for them: CPU 100 and memory 400 micro-credits per
+    unit-second, target utilization 0.5, moving average weight 0.3 starting at 0.5 (the product's defaults, chosen
+    for the economy's dynamics, are in ``market/defaults.py``)."""
+    from market.models import MarketState
+
+    for code, price in (("cpu", 100), ("memory", 400)):
+        MarketState.objects.filter(resource__code=code).update(
+            price=price, target_utilization=0.5, ema_alpha=0.3, utilization_ema=0.5
+        )
+
+
+@pytest.fixture
+def flat_upkeep(settings):
+    """Upkeep without demurrage and no idle deaths, for tests of other rules of the life tick."""
+    settings.UPKEEP_DEMURRAGE_BP = 0
+    settings.IDLE_TICKS_LIMIT = 0
+    return settings

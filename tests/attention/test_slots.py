@@ -14,7 +14,7 @@ from attention.models import AttentionBid, AttentionState, HumanReward
 from economy import selectors as ledger
 from economy.models import Hold
 from sandbox.models import Execution
-from tests.factories import make_agent, make_finished_execution
+from tests.factories import make_agent, make_finished_execution, make_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -24,8 +24,15 @@ def bidder(max_price: int, *, status: str = "SUCCEEDED") -> AttentionBid:
     execution = make_finished_execution(agent=agent, artifact=f"work of {agent.name}")
     if status != "SUCCEEDED":
         lease = timezone.now() + timedelta(seconds=60)
-        Execution.objects.filter(id=execution.id).update(status=status, finished_at=None, lease_expires_at=lease)
+        worker, _ = make_worker()
+        Execution.objects.filter(id=execution.id).update(
+            status=status, finished_at=None, lease_expires_at=lease, worker_token=worker
+        )
     return services.place_attention_bid(agent_id=agent.id, execution_id=execution.id, max_price=max_price)
+
+
+def finish(execution_id: int, status: str) -> None:
+    Execution.objects.filter(id=execution_id).update(status=status, finished_at=timezone.now())
 
 
 def test_the_top_bids_win_the_slots_and_all_pay_the_first_losing_bid():
@@ -73,7 +80,7 @@ def test_one_slot_is_still_a_second_price_auction(settings):
 def test_a_running_execution_can_bid_and_wins_once_it_succeeded():
     running = bidder(40, status=Execution.Status.RUNNING)
     assert running.status == AttentionBid.Status.PENDING
-    Execution.objects.filter(id=running.execution_id).update(status=Execution.Status.SUCCEEDED)
+    finish(running.execution_id, Execution.Status.SUCCEEDED)
     services.run_attention_tick(slots=2)
     assert AttentionBid.objects.get(id=running.id).status == AttentionBid.Status.WON
     assert HumanReward.objects.filter(execution_id=running.execution_id).exists()
@@ -83,7 +90,8 @@ def test_a_running_execution_can_bid_and_wins_once_it_succeeded():
 def test_a_bid_whose_execution_did_not_succeed_by_the_tick_loses_and_is_released(status):
     bid = bidder(40, status=Execution.Status.RUNNING)
     before = ledger.get_balance(agent_id=bid.agent_id)
-    Execution.objects.filter(id=bid.execution_id).update(status=status)
+    if status != Execution.Status.RUNNING:
+        finish(bid.execution_id, status)
     tick = services.run_attention_tick(slots=2)
     assert tick.winner_id is None
     assert AttentionBid.objects.get(id=bid.id).status == AttentionBid.Status.LOST

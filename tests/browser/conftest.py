@@ -22,7 +22,25 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 SCREENSHOTS = ROOT / "var" / "screenshots"
-PORT = int(os.environ.get("BP_TEST_BROWSER_PORT", "8162"))
+PORTS = os.environ.get("BP_TEST_BROWSER_PORTS", "8162-8164")  # the first free one is used
+
+
+def free_port() -> int:
+    """The first port of PORTS nobody listens on: with a taken port, gunicorn would fail to bind and the tests would
+    talk to someone else's server."""
+    import socket
+
+    low, _, high = PORTS.partition("-")
+    for port in range(int(low), int(high or low) + 1):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.fail(f"no free port in BP_TEST_BROWSER_PORTS={PORTS}")
+
+
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -52,12 +70,13 @@ def web_server(django_db_setup, django_db_blocker, tmp_path_factory):
     if connection.vendor != "postgresql":
         pytest.fail("the browser tests run the app under gunicorn on PostgreSQL (DATABASE_URL=postgres://...)")
     static_root = tmp_path_factory.mktemp("static")
+    port = free_port()
     env = {
         **os.environ,
         "DEBUG": "0",
         "BP_INSECURE_DEV_KEY": "1",
         "DATABASE_URL": _database_url(connection.settings_dict),
-        "PORT": str(PORT),
+        "PORT": str(port),
         "STATIC_ROOT": str(static_root),
         "GUNICORN_WORKERS": "2",
         "REWARD_PER_POINT": "100",
@@ -73,12 +92,15 @@ def web_server(django_db_setup, django_db_blocker, tmp_path_factory):
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{PORT}"
+    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
         if server.poll() is not None:
             pytest.fail(f"gunicorn exited ({server.returncode}); see var/test-browser-gunicorn.log")
         with suppress(OSError), urllib.request.urlopen(f"{url}/static/admin/css/base.css", timeout=2):  # noqa: S310
+            time.sleep(0.5)
+            if server.poll() is not None:  # something else answered on our port
+                pytest.fail(f"gunicorn exited ({server.returncode}) and port {port} is taken by another server")
             break
         if time.monotonic() > deadline:
             server.kill()

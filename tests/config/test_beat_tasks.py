@@ -44,7 +44,7 @@ def _beat_messages(at: float) -> dict[str, tuple[dict, dict, str, float]]:
     kombu transport (in memory, so nothing reaches a developer's broker), and read back what a worker consuming the
     ticks queue receives: {task name: (kwargs, headers, queue, the real time it was published)}."""
     received: dict[str, tuple[dict, dict, str, float]] = {}
-    published_at = time.time()
+    published_at: dict[str, float] = {}
     with app.connection_for_write("memory://") as connection:
         queue = connection.SimpleQueue(Queue.TICKS.value)  # declared before beat publishes, like a running worker
         scheduler = Scheduler(app=app, lazy=True)
@@ -52,6 +52,7 @@ def _beat_messages(at: float) -> dict[str, tuple[dict, dict, str, float]]:
         with app.producer_or_acquire(app.amqp.Producer(connection)) as producer:
             for entry in scheduler.schedule.values():
                 if entry.name in settings.CELERY_BEAT_SCHEDULE:
+                    published_at[entry.task] = time.time()
                     with mock.patch("time.time", return_value=at):
                         scheduler.apply_entry(entry, producer=producer)
         while True:
@@ -61,7 +62,8 @@ def _beat_messages(at: float) -> dict[str, tuple[dict, dict, str, float]]:
                 break
             _args, kwargs, _embed = message.payload
             routing_key = message.delivery_info["routing_key"]
-            received[message.headers["task"]] = (kwargs, message.headers, routing_key, published_at)
+            name = message.headers["task"]
+            received[name] = (kwargs, message.headers, routing_key, published_at[name])
             message.ack()
         queue.close()
     return received

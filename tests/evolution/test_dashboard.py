@@ -14,7 +14,7 @@ from market.bundles import ResourceBundle
 from market.models import Tick
 from tests.factories import auth, make_agent, make_finished_execution, make_review_item, make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("round_prices")]
 
 
 @pytest.fixture

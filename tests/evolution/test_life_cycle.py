@@ -16,7 +16,7 @@ from sandbox import services as sandbox
 from sandbox.models import Workspace
 from tests.factories import auth, make_agent
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("round_prices", "flat_upkeep")]
 
 CHILD = {"agent.py": b"print('hello')\n"}
 

@@ -16,15 +16,30 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.docker, pytes
 
 
 def snapshot() -> dict:
-    return {name: copy.deepcopy(getattr(settings, name)) for name in dir(settings) if name.isupper()}
+    """Each setting: the object itself (reassignment) and a deep copy where copies compare equal (mutation)."""
+    taken = {}
+    for name in dir(settings):
+        if name.isupper():
+            value = getattr(settings, name)
+            duplicate = copy.deepcopy(value)
+            taken[name] = (value, duplicate if duplicate == value else None)
+    return taken
+
+
+def changed_since(before: dict) -> list[str]:
+    after = {name for name in dir(settings) if name.isupper()}
+    changed = sorted(after ^ set(before))
+    for name, (value, duplicate) in before.items():
+        if name in after:
+            now = getattr(settings, name)
+            if now is not value or (duplicate is not None and now != duplicate):
+                changed.append(name)
+    return changed
 
 
 def test_run_economy_changes_no_setting(sandbox_enqueued):
     before = snapshot()
     call_command("run_economy", ticks=1, seed=2, judge="attention.judges:length_judge", target="HELLO", quiet=True)
-    after = snapshot()
-    assert {
-        k: (before.get(k), after.get(k)) for k in before.keys() | after.keys() if before.get(k) != after.get(k)
-    } == {}
+    assert changed_since(before) == []
     assert PopulationStats.objects.filter(tick=1).exists() and Agent.objects.exists()
     assert sandbox_enqueued == []  # its executions ran in this process, not through Celery

@@ -11,7 +11,7 @@ from evolution.models import PopulationStats
 from sandbox.models import Execution
 from tests.factories import auth, make_agent, make_finished_execution, make_review_item
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("flat_upkeep")]
 
 CHILD = {"agent.py": b"print('hello')\n"}
 
@@ -21,6 +21,8 @@ def _scale(settings):
     settings.REWARD_PER_POINT = 10
     settings.SPAWN_FEE = 0
     settings.UPKEEP_PER_TICK = 1
+    settings.UPKEEP_DEMURRAGE_BP = 0
+    settings.IDLE_TICKS_LIMIT = 0
 
 
 def judge(scores: dict[str, int]) -> None:

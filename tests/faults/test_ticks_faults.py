@@ -76,7 +76,7 @@ def test_a_ticks_worker_killed_mid_tick_leaves_the_tick_undone_and_the_next_work
     settled = Bid.objects.filter(id__in=bids).exclude(status=Bid.Status.PENDING)
     assert settled.count() == len(bids)
     assert Tick.objects.filter(number=open_tick, finished_at__isnull=False).count() == 1
-    assert_economy_sound()
+    assert_economy_sound(economy)
 
 
 def test_a_killed_beat_restarts_and_no_slot_runs_twice(economy) -> None:
@@ -90,7 +90,7 @@ def test_a_killed_beat_restarts_and_no_slot_runs_twice(economy) -> None:
     economy.beat()  # the same schedule file: the restarted beat picks up where the killed one was
     place_bids(agents)
     wait_for_ticks(3, 60)
-    assert_economy_sound()
+    assert_economy_sound(economy)
 
 
 def test_two_beats_at_once_run_each_slot_once(economy) -> None:
@@ -106,7 +106,7 @@ def test_two_beats_at_once_run_each_slot_once(economy) -> None:
     # Both beats sent each tick: the duplicates arrived and were no-ops.
     duplicates = re.findall(r"Task market\.run_tick\[[^\]]+\] succeeded in [0-9.e-]+s: None", output)
     assert duplicates, output[-3000:]
-    assert_economy_sound()
+    assert_economy_sound(economy)
 
 
 def test_terminated_database_connections_during_ticks_and_transfers_lose_and_double_nothing(
@@ -174,4 +174,4 @@ def test_terminated_database_connections_during_ticks_and_transfers_lose_and_dou
     # Every transfer that answered happened exactly once (a retry with its key moved nothing more).
     keyed = Transfer.objects.filter(idempotency_key__startswith="fault-")
     assert keyed.count() == len(set(done)) == len(done)
-    assert_economy_sound()
+    assert_economy_sound(economy)

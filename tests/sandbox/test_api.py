@@ -57,7 +57,7 @@ def post_result(api, execution: Execution, raw: str, body: dict):
 
 
 def test_a_tick_creates_one_queued_execution_per_won_bid_and_enqueues_each_on_commit(
-    django_capture_on_commit_callbacks, sandbox_enqueued
+    django_capture_on_commit_callbacks, sandbox_enqueued, round_prices
 ) -> None:
     agents = [make_program_agent()[0] for _ in range(4)]
     for agent in agents:

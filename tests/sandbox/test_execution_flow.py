@@ -34,7 +34,9 @@ print(json.dumps({"balance": balance}))
 """
 
 
-def test_a_won_bid_runs_in_a_container_and_its_result_is_recorded(live_worker, enqueued, docker_client) -> None:
+def test_a_won_bid_runs_in_a_container_and_its_result_is_recorded(
+    live_worker, enqueued, docker_client, round_prices
+) -> None:
     agent, _ = make_program_agent(code=POET, credits=1000)
     bid = place_bid(agent_id=agent.id, bundle=ResourceBundle(500, 128, 20), max_price=50)
     run_market_tick()

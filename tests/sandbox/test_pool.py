@@ -129,7 +129,7 @@ def test_a_pooled_run_gets_its_bundle_and_its_own_environment(docker_client, run
         assert out["swap"] in (str(memory_mb * 1024 * 1024), "0")  # v1: memory+swap total; v2: swap alone
         assert out["cpu"] in (str(cpu * 100), f"{cpu * 100} 100000")  # quota per 100 ms period
         assert out["pids"] == str(pids)
-        assert out["env"] == {
+        expected = {
             "BP_API_URL": "unix:///run/bp/api.sock",
             "BP_AGENT_ID": AGENT_ID,
             "BP_TOKEN": TOKEN,
@@ -138,6 +138,8 @@ def test_a_pooled_run_gets_its_bundle_and_its_own_environment(docker_client, run
             "BP_WORKSPACE_MAX_BYTES": "16777216",
             "BP_WORKSPACE_MAX_FILES": "256",
         }
+        assert expected.items() <= out["env"].items(), out["env"]  # this execution's, given at the go
+        assert "BP_POOL" not in out["env"]
         assert out["seed"] == ["agent.py", "data.txt"]
         assert out["run"] == ["api.sock"]  # the control socket is gone before the agent starts
         runs.append(out["hostname"])

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from evolution.arms import ARMS, DEFAULT_ARMS
-from evolution.embedded import DEFAULT_JUDGE, DEFAULT_TARGET
+from evolution.embedded import DEFAULT_JUDGE, DEFAULT_TARGET, EMBEDDED_ATTENTION_SLOTS
 from evolution.experiment import (
     DEFAULT_CPU_MILLICORES,
     DEFAULT_EXPERIMENT_PROGRAM,
@@ -33,7 +33,10 @@ class Command(BaseCommand):
         parser.add_argument("--jobs", type=int, default=None, help="Runs at once (default: the machine's cores).")
         parser.add_argument("--judge", default=DEFAULT_JUDGE, help="module:function scoring artifacts.")
         parser.add_argument("--target", default=DEFAULT_TARGET, help="The phrase the target judge rewards.")
-        parser.add_argument("--attention-per-tick", type=int, default=2)
+        parser.add_argument("--attention-per-tick", type=int, default=1, help="Attention ticks per market tick.")
+        parser.add_argument(
+            "--attention-slots", type=int, default=EMBEDDED_ATTENTION_SLOTS, help="Artifacts judged per attention tick."
+        )
         parser.add_argument("--cpu-millicores", type=int, default=DEFAULT_CPU_MILLICORES)
         parser.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB)
         parser.add_argument("--quiet", action="store_true", help="No progress bars.")
@@ -61,6 +64,7 @@ class Command(BaseCommand):
             judge=options["judge"],
             target=options["target"],
             attention_per_tick=options["attention_per_tick"],
+            attention_slots=options["attention_slots"],
             cpu_millicores=options["cpu_millicores"],
             memory_mb=options["memory_mb"],
             quiet=options["quiet"],
