@@ -89,7 +89,7 @@ def run(*, rounds: int = 15, batch: int = 24, batches: int = 2) -> list[Row]:
 
         def won(count: int, wall: int = 10) -> list[int]:
             bids = [
-                place_bid(agent_id=agents[i % len(agents)].id, bundle=ResourceBundle(1000, 128, wall), max_price=100)
+                place_bid(agent_id=agents[i % len(agents)].id, bundle=ResourceBundle(1000, 128, wall), max_price=10**6)
                 for i in range(count)
             ]
             run_market_tick()
