@@ -122,6 +122,7 @@ class WarmPool:
         self._cond = threading.Condition()
         self._closed = False
         self._starting = 0  # containers being started by the refill threads
+        self._deferred: set[str] = set()  # ids of taken containers whose replacement waits for their release
         self._threads: list[threading.Thread] = []
         self.created = 0
         self.taken = 0
@@ -140,6 +141,7 @@ class WarmPool:
             if key != self.key:
                 discard, self._ready = self._ready, []
                 self.key = key
+                self._deferred.clear()
             while self._ready:
                 warm = self._ready.pop(0)
                 if warm.alive():
@@ -148,13 +150,26 @@ class WarmPool:
                 discard.append(warm)
             if found is not None:
                 self.taken += 1
+                if self._ready:
+                    # Another container is ready for the next claim: start the replacement only when this run's
+                    # result is out (release), so that starting it does not slow this run down on a busy host.
+                    self._deferred.add(found.container_id)
             else:
                 self.missed += 1
+            if not self._ready:
+                self._deferred.clear()  # the pool is empty: refill now, whatever runs are in flight
             self._cond.notify_all()
         for warm in discard:
             self._destroy(warm)
         self._ensure_thread()
         return found
+
+    def release(self, warm: WarmContainer) -> None:
+        """The run ``warm`` served is over (its result is out): its replacement may start now."""
+        with self._cond:
+            if warm.container_id in self._deferred:
+                self._deferred.discard(warm.container_id)
+                self._cond.notify_all()
 
     def prewarm(self, key: PoolKey, *, wait: float = 0.0) -> int:
         """Make ``key`` the pool's key and start refilling; with ``wait``, block up to that many seconds until
@@ -164,6 +179,7 @@ class WarmPool:
             if key != self.key:
                 discard, self._ready = self._ready, []
                 self.key = key
+            self._deferred.clear()  # fill now
             self._cond.notify_all()
         for warm in discard:
             self._destroy(warm)
@@ -215,7 +231,9 @@ class WarmPool:
         backoff = 0.5
         while True:
             with self._cond:
-                while not self._closed and (self.key is None or len(self._ready) + self._starting >= self.size):
+                while not self._closed and (
+                    self.key is None or len(self._ready) + self._starting + len(self._deferred) >= self.size
+                ):
                     self._cond.wait()
                 if self._closed:
                     return
