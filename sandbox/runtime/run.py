@@ -2,19 +2,21 @@
 
 1. Makes itself non-dumpable (prctl PR_SET_DUMPABLE 0), so the agent, running under the same uid, cannot open
    /proc/<wrapper>/fd/* (the container's log pipes) or /proc/<wrapper>/environ.
-   In a warm-pool container (``BP_POOL=1``) it then waits: it connects to the worker's control socket
-   /run/bp/ctl.sock, says ``ready``, and blocks until the worker sends the execution's environment (one JSON object,
-   then end of stream: "go"). The worker staged /seed and set the container's limits before that. End of stream
-   without a go (the worker's pool closed or its process died) ends the wrapper at once, with no report.
+   In a warm-pool container (``BP_POOL=1``) it then imports the ``bp`` SDK and waits: it connects to the worker's
+   control socket /run/bp/ctl.sock, says ``ready``, and blocks until the worker sends the execution's environment
+   (one JSON object, then end of stream: "go"). The worker staged /seed and set the container's limits before that.
+   End of stream without a go (the worker's pool closed or its process died) ends the wrapper at once, with no report.
 2. Copies /seed (read-only bind mount of the staged workspace) into /workspace (size-capped tmpfs).
-3. Runs ``python3 -u /workspace/agent.py`` in its own session (cwd /workspace, same environment), stdout/stderr
-   piped; keeps at most BP_LOG_CAP bytes of each (default 65536) and drains and discards the rest.
+3. Runs /workspace/agent.py as ``python3 -u`` would, in a child forked from this interpreter (warm: no interpreter
+   start, the standard library and ``bp`` already imported; see :func:`run_agent`), in its own session (cwd
+   /workspace, the execution's environment, dumpable again, fds 3+ closed), stdout/stderr piped; keeps at most
+   BP_LOG_CAP bytes of each (default 65536) and drains and discards the rest.
 4. On SIGTERM (wall time over) kills the agent's process group and every other process in the container.
 5. Prints exactly one line to its own stdout, a JSON object::
 
        {"bp_result": 1, "exit_code": int, "stdout": str, "stderr": str, "stdout_truncated": bool,
         "stderr_truncated": bool, "terminated": bool, "oom_kills": int | null, "duration_ms": int,
-        "workspace": <base64 of a tar.gz of /workspace> | null}
+        "marks": {step: CLOCK_MONOTONIC seconds}, "workspace": <base64 of a tar.gz of /workspace> | null}
 
    (workspace is null when the wrapper was terminated, or when /workspace holds more than BP_WORKSPACE_MAX_FILES
    files (or as many directories) or more than BP_WORKSPACE_MAX_BYTES bytes of contents and names together; then
@@ -26,7 +28,9 @@ Standard library only; it runs on the image's python3.
 
 from __future__ import annotations
 
+import atexit
 import base64
+import builtins
 import contextlib
 import ctypes
 import json
@@ -38,6 +42,8 @@ import sys
 import tarfile
 import threading
 import time
+import traceback
+import types
 from typing import BinaryIO
 
 SEED = "/seed"
@@ -194,6 +200,8 @@ class Wrapper:
         self.max_bytes = max(0, int(os.environ.get("BP_WORKSPACE_MAX_BYTES") or 512 * 1024))
         self.agent_pid: int | None = None
         self.terminated = False
+        # CLOCK_MONOTONIC instants (shared with the host: no time namespace) of the run's steps, for the report.
+        self.marks: dict[str, float] = {}
 
     # --- signals ---------------------------------------------------------------------------------------------
 
@@ -220,8 +228,6 @@ class Wrapper:
     def spawn(self) -> tuple[int, Capture, Capture]:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
-        argv = [sys.executable or "python3", "-u", os.path.join(WORKSPACE, ENTRY)]
-        env = dict(os.environ)
         # The readers start before the agent exists: a fork bomb can take every pid of the container at once, and
         # a thread started after it could not be (the run would end in "can't start new thread").
         stdout, stderr = Capture(out_r, self.cap), Capture(err_r, self.cap)
@@ -234,6 +240,7 @@ class Wrapper:
             os.close(err_w)
             raise
         if pid == 0:  # child: never returns
+            code = 127
             try:
                 os.setsid()
                 null = os.open(os.devnull, os.O_RDONLY)
@@ -241,17 +248,22 @@ class Wrapper:
                 os.dup2(out_w, 1)
                 os.dup2(err_w, 2)
                 os.closerange(3, 65536)
-                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):
-                    signal.signal(sig, signal.SIG_DFL)
+                # What a fresh interpreter would have: default SIGTERM, KeyboardInterrupt on SIGINT, SIGPIPE and
+                # SIGXFSZ ignored (reported as errors).
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
                 # The agent (and its children) go first when the memory limit is hit. A non-dumpable process's
-                # /proc entries belong to root, so become dumpable again first (execve would reset it anyway).
+                # /proc entries belong to root: the agent's own are its own again (it holds no secret of ours: the
+                # log pipes are closed above, and the environment is its own).
                 set_dumpable(1)
                 with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as fh:
                     fh.write("1000")
                 os.chdir(WORKSPACE)
-                os.execve(argv[0], argv, env)  # noqa: S606 - exact argv, no shell wanted
+                code = run_agent(os.path.join(WORKSPACE, ENTRY))
             finally:  # the forked child must never return into the wrapper
-                os._exit(127)
+                os._exit(code)
         os.close(out_w)
         os.close(err_w)
         return pid, stdout, stderr
@@ -286,8 +298,10 @@ class Wrapper:
         stdout = Capture(-1, self.cap)
         stderr = Capture(-1, self.cap)
         exit_code = SETUP_FAILED
+        self.marks["start"] = started
         try:
             self.seed_workspace()
+            self.marks["seeded"] = time.monotonic()
         except OSError as exc:
             stderr.data += f"bp-runtime: could not stage the workspace: {exc}\n".encode()[: self.cap]
         else:
@@ -298,9 +312,11 @@ class Wrapper:
                     stderr.data += f"bp-runtime: could not start the agent: {exc}\n".encode()[: self.cap]
                     return self.finish(exit_code, stdout, stderr, oom_before, started)
                 self.agent_pid = pid
+                self.marks["spawned"] = time.monotonic()
                 if self.terminated:  # SIGTERM raced with the spawn
                     self.kill_all()
                 status = self.wait_agent(pid)
+                self.marks["exited"] = time.monotonic()
                 exit_code = os.waitstatus_to_exitcode(status)
                 if exit_code < 0:
                     exit_code = 128 - exit_code
@@ -309,6 +325,7 @@ class Wrapper:
                 self.reap_rest(time.monotonic() + 2)
                 stdout.join(2)
                 stderr.join(2)
+                self.marks["reaped"] = time.monotonic()
         return self.finish(exit_code, stdout, stderr, oom_before, started)
 
     def finish(self, exit_code: int, stdout: Capture, stderr: Capture, oom_before: int | None, started: float) -> int:
@@ -329,6 +346,7 @@ class Wrapper:
             "terminated": self.terminated,
             "oom_kills": oom_kills,
             "duration_ms": ms,
+            "marks": self.marks,
         }
         head = json.dumps(result, ensure_ascii=True)[:-1]  # drop the closing brace, the workspace follows
         out = sys.stdout.buffer
@@ -346,6 +364,60 @@ class Wrapper:
                 log(f"workspace archive failed: {exc}")
             out.write(b'"}\n')
         out.flush()
+
+
+def _exit_status(code: object) -> int:
+    """The exit status of ``SystemExit(code)`` as the interpreter computes it (a message goes to stderr, then 1)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    with contextlib.suppress(Exception):
+        print(code, file=sys.stderr)
+    return 1
+
+
+def run_agent(path: str) -> int:
+    """``python3 -u path`` in this (forked) interpreter, which has the standard library and ``bp`` imported already:
+    the script runs as ``__main__`` with ``sys.argv == [path]`` and its directory first on ``sys.path``; then, as at
+    interpreter exit, non-daemon threads are joined, atexit functions run and the streams are flushed. Returns the
+    exit status (an uncaught KeyboardInterrupt ends the process by SIGINT, as python3 does)."""
+    main = types.ModuleType("__main__")
+    main.__file__ = path
+    main.__cached__ = None  # type: ignore[attr-defined]
+    main.__builtins__ = builtins  # type: ignore[attr-defined]
+    sys.modules["__main__"] = main
+    sys.argv[:] = [path]
+    sys.path[0] = os.path.dirname(path)
+    status = 0
+    try:
+        with open(path, "rb") as fh:
+            source = fh.read()
+        exec(compile(source, path, "exec"), main.__dict__)  # noqa: S102 - running the agent is the point
+    except SystemExit as exc:
+        status = _exit_status(exc.code)
+    except KeyboardInterrupt:
+        traceback.print_exc()
+        status = -signal.SIGINT
+    except BaseException:
+        sys.excepthook(*sys.exc_info())
+        status = 1
+    try:
+        for thread in threading.enumerate():
+            if thread is not threading.main_thread() and not thread.daemon:
+                thread.join()
+        atexit._run_exitfuncs()
+    except SystemExit as exc:
+        status = _exit_status(exc.code)
+    except BaseException:
+        sys.excepthook(*sys.exc_info())
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    if status == -signal.SIGINT:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    return status
 
 
 def await_go(path: str = CONTROL_SOCKET, connect_seconds: float = 30.0) -> dict[str, str] | None:
@@ -387,13 +459,19 @@ def await_go(path: str = CONTROL_SOCKET, connect_seconds: float = 30.0) -> dict[
 
 
 def main() -> int:
+    marks = {}
     if os.environ.pop("BP_POOL", "") == "1":
         set_dumpable(0)  # before the token arrives
+        with contextlib.suppress(Exception):
+            import bp  # noqa: F401 - warm: the agent, forked from here, finds the SDK imported
         env = await_go()
         if env is None:
             return 0
+        marks["go"] = time.monotonic()
         os.environ.update(env)
-    return Wrapper().run()
+    wrapper = Wrapper()
+    wrapper.marks.update(marks)
+    return wrapper.run()
 
 
 if __name__ == "__main__":
