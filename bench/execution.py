@@ -55,7 +55,7 @@ def run(*, rounds: int = 15, batch: int = 24, batches: int = 2) -> list[Row]:
     from market.bundles import ResourceBundle
     from market.models import MarketState
     from market.services import place_bid, run_market_tick
-    from sandbox import services, tasks
+    from sandbox import services, tasks, worker
     from sandbox.image import ensure_runtime_image
     from sandbox.models import Execution
     from sandbox.worker import WorkerConfig, close_pools, run_execution, start_pool
@@ -103,6 +103,7 @@ def run(*, rounds: int = 15, batch: int = 24, batches: int = 2) -> list[Row]:
             status = run_execution(execution_id, config=config, client=client)
             elapsed = time.perf_counter() - started
             assert status == "SUCCEEDED", (status, Execution.objects.get(id=execution_id).error)
+            phases["pool" if config.pool_size else "cold"].append(dict(worker.last_phases))
             return elapsed
 
         def one_docker_run() -> float:
@@ -121,8 +122,10 @@ def run(*, rounds: int = 15, batch: int = 24, batches: int = 2) -> list[Row]:
             assert statuses == ["SUCCEEDED"] * len(ids), statuses
             return len(ids) / elapsed * 60
 
+        phases: dict[str, list[dict[str, float]]] = {"pool": [], "cold": []}
         for fn in (lambda: one_execution(pooled), lambda: one_execution(cold), one_docker_run):
             fn()  # warm-up: image check, connections, page cache
+        phases = {"pool": [], "cold": []}
         warm, fresh, plain = [], [], []
         for i in range(rounds):
             order = [(warm, pooled), (fresh, cold), (plain, None)]
@@ -133,6 +136,10 @@ def run(*, rounds: int = 15, batch: int = 24, batches: int = 2) -> list[Row]:
             for into, config in [(rates_pool, pooled), (rates_cold, cold)][:: 1 if i % 2 == 0 else -1]:
                 into.append(per_minute(config))
         print(f"  pool: {dict(pool.stats())}", flush=True)
+        for kind, runs in phases.items():
+            print(f"  phases of one execution, {kind} (median ms of {len(runs)}):", flush=True)
+            for phase in runs[0] if runs else ():
+                print(f"    {phase:<28} {statistics.median(r.get(phase, 0.0) for r in runs):7.1f}", flush=True)
     finally:
         close_pools()
         server.terminate()

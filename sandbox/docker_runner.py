@@ -19,6 +19,7 @@ import base64
 import contextlib
 import datetime as dt
 import io
+import itertools
 import json
 import math
 import os
@@ -30,6 +31,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,6 +119,19 @@ class RunResult:
 def container_name(execution_id: str | int, *, worker_name: str, deployment: str = DEFAULT_DEPLOYMENT) -> str:
     """The container's name: unique per deployment, worker and execution (Docker allows ``[a-zA-Z0-9_.-]``)."""
     return re.sub(r"[^a-zA-Z0-9_.-]", "_", f"bp-{deployment}-{worker_name}-{execution_id}")
+
+
+class Phases:
+    """Milliseconds spent in each named phase, in order (``mark(name)`` closes the phase that ends now)."""
+
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def mark(self, name: str) -> None:
+        now = time.perf_counter()
+        self.ms[name] = self.ms.get(name, 0.0) + (now - self._last) * 1000
+        self._last = now
 
 
 @dataclass(frozen=True)
@@ -319,6 +335,31 @@ def make_stage(staging_root: str | None, prefix: str = "bp-") -> tuple[str, str,
     return stage, seed_dir, run_dir
 
 
+_engine_pools: dict[int, ThreadPoolExecutor] = {}
+_engine_pool_lock = threading.Lock()
+
+
+def _engine_calls() -> ThreadPoolExecutor:
+    """Threads for Engine API calls a run makes side by side (one set per process: a forked child gets its own)."""
+    with _engine_pool_lock:
+        executor = _engine_pools.get(os.getpid())
+        if executor is None:
+            executor = _engine_pools[os.getpid()] = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bp-engine")
+        return executor
+
+
+def _rename_over_leftover(client: docker.DockerClient, container_id: str, name: str) -> None:
+    """Rename a claimed pooled container to its execution's name; a leftover of an earlier attempt of the same
+    execution on this worker (at-least-once delivery) holding the name is removed first."""
+    try:
+        client.api.rename(container_id, name)
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409:
+            raise
+        _remove_container(client, name)
+        client.api.rename(container_id, name)
+
+
 def update_limits(
     client: docker.DockerClient, container_id: str, *, cpu_millicores: int, memory_mb: int, pids_limit: int
 ) -> None:
@@ -376,7 +417,7 @@ def run_container(
     execution_id = str(execution_id)
     workspace_limit = int(workspace_max_bytes) if workspace_max_bytes else int(workspace_cap_mb) * 1024 * 1024
     name = container_name(execution_id, worker_name=worker_name, deployment=deployment)
-    _remove_container(client, name)  # leftover of an earlier attempt (at-least-once delivery)
+    phases = Phases()
 
     env = {
         **(extra_env or {}),
@@ -392,6 +433,7 @@ def run_container(
     warm = None
     if pool is not None:
         warm = pool.take(pool_key(image=image, workspace_cap_mb=workspace_cap_mb, log_cap=log_cap))
+        phases.mark("pool_take")
     stage = warm.stage if warm is not None else None
     container: Any = None
     proxy: UnixSocketProxy | None = None
@@ -401,15 +443,28 @@ def run_container(
         if warm is not None:
             try:
                 _stage_files(warm.seed_dir, files)
+                phases.mark("stage_files")
                 proxy = UnixSocketProxy(os.path.join(warm.run_dir, SOCKET_NAME), api_target[0], api_target[1]).start()
-                client.api.rename(warm.container_id, name)
-                container = client.containers.get(warm.container_id)
-                update_limits(client, warm.container_id, **limits)
-                reader = _attach_report(client, warm.container_id)
+                phases.mark("proxy_start")
+                container = client.containers.prepare_model({"Id": warm.container_id})
+                # Three independent Engine API calls at once; all done before the go.
+                calls = [
+                    _engine_calls().submit(_rename_over_leftover, client, warm.container_id, name),
+                    _engine_calls().submit(update_limits, client, warm.container_id, **limits),
+                ]
+                try:
+                    reader = _attach_report(client, warm.container_id)
+                finally:
+                    futures_wait(calls)
+                for call in calls:
+                    call.result()
+                phases.mark("rename+update_limits+attach")
                 started_at = _now()
                 t0 = time.monotonic()
                 warm.go(env)
+                phases.mark("go")
             except Exception:  # the warm container failed us before the agent started: run cold instead
+                pool.release(warm)
                 _remove_container(client, warm.container_id)
                 if proxy is not None:
                     proxy.stop()
@@ -421,6 +476,8 @@ def run_container(
                 warm.close()
                 warm = container = None
         if warm is None:
+            _remove_container(client, name)  # leftover of an earlier attempt (at-least-once delivery)
+            phases.mark("remove_leftover")
             stage, seed_dir, run_dir = make_stage(staging_root)
             _stage_files(seed_dir, files)
             proxy = UnixSocketProxy(os.path.join(run_dir, SOCKET_NAME), api_target[0], api_target[1]).start()
@@ -442,10 +499,13 @@ def run_container(
                     **limits,
                 )
             )
+            phases.mark("create")
             reader = _attach_report(client, container.id)
+            phases.mark("attach")
             started_at = _now()
             t0 = time.monotonic()
             container.start()
+            phases.mark("start")
 
         # Fast path: the wrapper's report, read as it is printed. The wrapper prints it last, after every process of
         # the agent's is dead; the container's exit is then dockerd's business (and the cleanup's).
@@ -453,7 +513,10 @@ def run_container(
         if reader is not None:
             reader.done.wait(wall_seconds)
             line = reader.report_line()
+            reported = time.monotonic()
+            phases.mark("run_to_report")
             reader.close()
+            phases.mark("detach")
         if line is not None:
             finished_at = started_at + dt.timedelta(seconds=time.monotonic() - t0)
             result = _result(
@@ -469,6 +532,9 @@ def run_container(
                 workspace_limit=int(workspace_cap_mb) * 1024 * 1024,
             )
             result.details["pooled"] = warm is not None
+            phases.mark("parse_report")
+            result.details["phases"] = phases.ms
+            result.details["wrapper_phases"] = _wrapper_phases(result.details.get("wrapper_marks"), t0, reported)
             return result
 
         timed_out = False
@@ -508,6 +574,8 @@ def run_container(
     finally:
 
         def remove() -> None:
+            if warm is not None:
+                pool.release(warm)  # its replacement may start: the run is over
             if reader is not None:
                 reader.close()
             if container is not None:
@@ -525,6 +593,17 @@ def run_container(
             remove()
         else:
             cleanup.append(remove)
+
+
+def _wrapper_phases(marks: Any, sent: float, reported: float) -> dict[str, float]:
+    """Milliseconds between the wrapper's steps (CLOCK_MONOTONIC is the host's too), from the go (or the start)
+    the worker sent at ``sent`` to the report line it had at ``reported``."""
+    if not isinstance(marks, dict):
+        return {}
+    steps = [("sent", sent)]
+    steps += [(k, float(marks[k])) for k in ("go", "start", "seeded", "spawned", "exited", "reaped") if k in marks]
+    steps.append(("reported", reported))
+    return {f"{a}->{b}": (tb - ta) * 1000 for (a, ta), (b, tb) in itertools.pairwise(steps)}
 
 
 def _result(
@@ -597,6 +676,7 @@ def _result(
             "oom_kills": oom_kills,
             "terminated": bool(report.get("terminated")) if report else None,
             "wrapper_stderr": logs_err[-4096:].decode("utf-8", "replace"),
+            "wrapper_marks": report.get("marks") if report else None,
         },
     )
 

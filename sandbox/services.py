@@ -10,8 +10,9 @@ re-delivered task, a late worker or a concurrent reaper can never apply a second
 
 Refunds: the system gives back only what the system lost. A LOST execution is refunded when its agent's run did not
 end (the worker or its host died, the claim was taken over); once the worker has reported the run over
-(``run_ended_at``, sent just before the result) the compute was delivered, and an execution that is then lost (the
-result never arrived, e.g. because the agent's output made it unpostable) is not refunded.
+(``run_ended_at``: a heartbeat the worker sends beside the result, or the result itself, whichever is recorded first)
+the compute was delivered, and an execution that is then lost (the result never arrived, e.g. because the agent's
+output made it unpostable) is not refunded.
 
 Dispatch: a new execution is sent to the sandbox queue once when the tick commits. The reaper sends a QUEUED one
 again only when its ``redispatch_at`` has passed, and each send doubles the wait before the next
@@ -366,6 +367,8 @@ def record_execution_result(
             error=_clean_text(outcome.error, 4000)[0],
             workspace_outcome=workspace_outcome,
             finished_at=now,
+            # The worker says so beside the result, not before it: whichever arrives first records the end.
+            run_ended_at=Coalesce(F("run_ended_at"), Value(now)),
         )
         if recorded != 1:
             _refuse_unclaimed(execution_id=execution_id)

@@ -20,12 +20,15 @@ import os
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
-from sandbox.docker_runner import container_name, pool_key, reap_containers, run_container
+from sandbox.docker_runner import Phases, container_name, pool_key, reap_containers, run_container
 from sandbox.image import ensure_runtime_image
 from sandbox.pool import WarmPool
 
@@ -35,10 +38,12 @@ __all__ = [
     "WorkerTokenRefused",
     "close_pools",
     "identify_worker",
+    "remove_later",
     "report_capacity",
     "run_execution",
     "start_pool",
     "start_worker",
+    "wait_removals",
     "warm_pool",
 ]
 
@@ -172,6 +177,9 @@ class LeaseKeeper(threading.Thread):
         self.join(5)
 
 
+# Milliseconds per phase of this process's last run_execution (instrumentation: bench/execution.py prints them).
+last_phases: dict[str, float] = {}
+
 _docker_client: Any = None
 _runtime_image: str | None = None
 
@@ -233,7 +241,9 @@ def start_pool(config: WorkerConfig, client: Any, *, workspace_max_bytes: int, l
 
 
 def close_pools() -> None:
-    """Remove every waiting container of this process's pools (on worker shutdown; also at exit)."""
+    """Finish this process's pending removals and remove every waiting container of its pools (on worker shutdown;
+    also at exit)."""
+    wait_removals()
     with _pools_lock:
         pools = [pool for (pid, *_), pool in _pools.items() if pid == os.getpid()]
         _pools.clear()
@@ -338,13 +348,61 @@ def _post_result(api: WorkerAPI, execution_id: int, body: dict[str, Any]) -> str
         attempt += 1
 
 
-def _report_run_ended(api: WorkerAPI, execution_id: int, attempt: int) -> None:
-    """Tell the API the agent's run is over (its compute was delivered) before posting the result: an execution
-    whose result then never arrives is not refunded (see ``services.mark_execution_lost``)."""
-    try:
-        api.post(f"/sandbox/executions/{execution_id}/heartbeat", {"attempt": attempt, "run_ended": True})
-    except (ApiUnavailable, ApiRefused) as exc:
-        log.warning("execution %s: could not report the end of the run: %s", execution_id, exc)
+def _report_run_ended_async(config: WorkerConfig, execution_id: int, attempt: int) -> threading.Thread:
+    """Tell the API the agent's run is over (its compute was delivered), on its own connection while the result is
+    posted: an execution whose result then never arrives is not refunded (see ``services.mark_execution_lost``).
+    If the result got there first, the API answers ``result_already_recorded``: nothing left to say."""
+
+    def report() -> None:
+        api = WorkerAPI(config)
+        try:
+            api.post(f"/sandbox/executions/{execution_id}/heartbeat", {"attempt": attempt, "run_ended": True})
+        except ApiRefused as exc:
+            if exc.code != ALREADY_RECORDED:
+                log.warning("execution %s: could not report the end of the run: %s", execution_id, exc)
+        except ApiUnavailable as exc:
+            log.warning("execution %s: could not report the end of the run: %s", execution_id, exc)
+        finally:
+            api.close()
+
+    thread = threading.Thread(target=report, name=f"bp-run-ended-{execution_id}", daemon=True)
+    thread.start()
+    return thread
+
+
+_removals: dict[int, tuple[ThreadPoolExecutor, set[Future]]] = {}
+_removals_lock = threading.Lock()
+
+
+def remove_later(remove: Callable[[], None]) -> None:
+    """Run ``remove`` (a finished run's container and staging removal) on this process's removal thread, off the
+    dispatch -> result path; :func:`wait_removals` (called by :func:`close_pools`, at exit) waits for them."""
+    with _removals_lock:
+        executor, pending = _removals.get(os.getpid(), (None, set()))
+        if executor is None:
+            executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bp-remove")
+            _removals[os.getpid()] = (executor, pending)
+        future = executor.submit(remove)
+        pending.add(future)
+
+    def done(finished: Future) -> None:
+        with _removals_lock:
+            pending.discard(finished)
+        if finished.exception() is not None:
+            log.warning("could not remove a finished run's container: %s", finished.exception())
+
+    future.add_done_callback(done)
+
+
+def wait_removals(timeout: float | None = 60.0) -> bool:
+    """Wait until this process's pending container removals are done; False if some are still pending."""
+    with _removals_lock:
+        _executor, pending = _removals.get(os.getpid(), (None, set()))
+        waiting = set(pending)
+    if not waiting:
+        return True
+    _done, not_done = futures_wait(waiting, timeout=timeout)
+    return not not_done
 
 
 def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None) -> str:
@@ -354,9 +412,11 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
     client = client or _docker()
     # Build or check the runtime image before claiming: the claim's token and lease start ticking at once.
     prepare_runtime_image(client)
+    phases = Phases()
     try:
         try:
             spec = api.post(f"/sandbox/executions/{execution_id}/claim", {})
+            phases.mark("claim")
         except ApiRefused as exc:
             if exc.code == CLAIMED_ELSEWHERE or exc.status == 404:
                 log.info("execution %s not claimable (%s); nothing to do", execution_id, exc.code)
@@ -373,6 +433,7 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
             container=config.container_name(execution_id),
         )
         keeper.start()
+        phases.mark("lease_keeper")
         cleanup: list = []  # the container is removed after the result is posted (the agent is dead by then)
         try:
             result = run_container(
@@ -398,6 +459,9 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
                 pool=warm_pool(config, client),
                 cleanup=cleanup,
             )
+            phases.mark("run_container")
+            phases.ms.update({f"run.{k}": v for k, v in result.details.get("phases", {}).items()})
+            phases.ms.update({f"wrapper.{k}": v for k, v in result.details.get("wrapper_phases", {}).items()})
             body = _outcome(result, spec["workspace_max_bytes"], max_files)
             ran = True
         except Exception as exc:  # the engine failed us, not the agent: still report once
@@ -406,16 +470,25 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
             ran = False
         finally:
             keeper.stop()
+        phases.mark("lease_keeper_stop")
         body["attempt"] = attempt
-        if ran and not keeper.lost:
-            _report_run_ended(api, execution_id, attempt)
+        # The run is over: say so (the compute was delivered) beside the result post rather than before it, so that
+        # the two round trips overlap; whichever the API records first, a lost result is not refunded.
+        ended = _report_run_ended_async(config, execution_id, attempt) if ran and not keeper.lost else None
         max_bytes = int(spec.get("max_result_bytes") or DEFAULT_MAX_RESULT_BYTES)
         body = fit_result(body, max(4096, max_bytes - RESULT_MARGIN_BYTES))
         try:
             return _post_result(api, execution_id, body)
         finally:
-            for remove in cleanup:
-                remove()
+            phases.mark("result_post")
+            if ended is not None:
+                ended.join(config.request_timeout)
+            phases.mark("run_ended_join")
+            for remove in cleanup:  # the agent is dead and its result posted: remove the container off this path
+                remove_later(remove)
+            phases.mark("cleanup")
+            last_phases.clear()
+            last_phases.update(phases.ms)
     finally:
         api.close()
 

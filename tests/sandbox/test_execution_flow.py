@@ -11,7 +11,7 @@ from economy.models import AgentToken
 from economy.selectors import get_balance
 from market.bundles import ResourceBundle
 from market.services import place_bid, run_market_tick
-from sandbox import worker_tasks
+from sandbox import worker, worker_tasks
 from sandbox.docker_runner import LABEL_EXECUTION
 from sandbox.models import Execution, Workspace
 from tests.factories import make_execution, make_program_agent
@@ -70,6 +70,7 @@ def test_a_won_bid_runs_in_a_container_and_its_result_is_recorded(
     execution.refresh_from_db()
     assert execution.attempts == 1 and execution.status == Execution.Status.SUCCEEDED
     assert base64.b64decode(Workspace.objects.get(agent=agent).files["notes.txt"]) == b"ran once\n"
+    assert worker.wait_removals()  # the container is removed after the result, off the dispatch -> result path
     assert not docker_client.containers.list(all=True, filters={"label": f"{LABEL_EXECUTION}={execution.id}"})
 
 
@@ -108,4 +109,5 @@ def test_hostile_programs_end_in_their_outcome_and_the_worker_serves_the_next(
     assert "fork failed 11" in outcomes["fork bomb"].stdout  # EAGAIN: the pids limit held
     assert outcomes["plain"].stdout == "next one is fine\n"
     assert outcomes["spinner"].workspace_outcome == Execution.WorkspaceOutcome.UNCHANGED
+    assert worker.wait_removals()
     assert not docker_client.containers.list(all=True, filters={"label": f"bp.worker={live_worker}"})

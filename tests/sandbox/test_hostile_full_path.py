@@ -59,6 +59,7 @@ def assert_recorded_by_the_agent(execution: Execution, docker_client: Any) -> No
     assert execution.finished_at is not None
     assert ledger_violations() == []
     deployment = worker_tasks.worker_config().deployment_id
+    assert worker.wait_removals()  # removed after the result, off the dispatch -> result path
     assert not execution_containers(docker_client, execution.id, worker_name=execution.worker, deployment=deployment)
     assert not AgentToken.objects.filter(execution_link__execution=execution, revoked_at__isnull=True).exists()
 
