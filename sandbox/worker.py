@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import base64
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -320,9 +321,14 @@ def fit_result(body: dict[str, Any], max_bytes: int) -> dict[str, Any]:
     return reduced
 
 
-def _post_result(api: WorkerAPI, execution_id: int, body: dict[str, Any]) -> str:
+def _post_result(
+    api: WorkerAPI, execution_id: int, body: dict[str, Any], *, run_ended: Callable[[], None] | None = None
+) -> str:
     """Post the result; if the API refuses it as too large or invalid (413/400), post it once more reduced (no
-    workspace, short logs) so that the run is still recorded. Refusals about the claim (409) end here."""
+    workspace, short logs) so that the run is still recorded. Refusals about the claim (409) end here.
+
+    A recorded result says the run is over; when the first post fails, ``run_ended`` is called before anything else
+    is tried (it tells the API so on its own, in case no result ever gets through)."""
     path = f"/sandbox/executions/{execution_id}/result"
     reduced = False
     attempt = 0
@@ -333,6 +339,9 @@ def _post_result(api: WorkerAPI, execution_id: int, body: dict[str, Any]) -> str
         except ApiRefused as exc:
             if exc.code == ALREADY_RECORDED and attempt > 0:
                 return body["status"]  # our earlier post got through before the connection broke
+            if run_ended is not None and exc.code != ALREADY_RECORDED:
+                run_ended()
+                run_ended = None
             if exc.status in (400, 413) and not reduced:
                 log.warning("execution %s: result refused (%s); posting it reduced", execution_id, exc)
                 reason = f"the API refused the full result ({exc.status} {exc.code}): the workspace was not saved"
@@ -341,6 +350,9 @@ def _post_result(api: WorkerAPI, execution_id: int, body: dict[str, Any]) -> str
             log.warning("execution %s: result refused: %s", execution_id, exc)
             return f"refused:{exc.code}"
         except ApiUnavailable as exc:
+            if run_ended is not None:
+                run_ended()
+                run_ended = None
             if attempt == RESULT_POST_ATTEMPTS - 1:
                 raise
             log.warning("execution %s: result post failed (%s); retrying", execution_id, exc)
@@ -348,26 +360,17 @@ def _post_result(api: WorkerAPI, execution_id: int, body: dict[str, Any]) -> str
         attempt += 1
 
 
-def _report_run_ended_async(config: WorkerConfig, execution_id: int, attempt: int) -> threading.Thread:
-    """Tell the API the agent's run is over (its compute was delivered), on its own connection while the result is
-    posted: an execution whose result then never arrives is not refunded (see ``services.mark_execution_lost``).
-    If the result got there first, the API answers ``result_already_recorded``: nothing left to say."""
-
-    def report() -> None:
-        api = WorkerAPI(config)
-        try:
-            api.post(f"/sandbox/executions/{execution_id}/heartbeat", {"attempt": attempt, "run_ended": True})
-        except ApiRefused as exc:
-            if exc.code != ALREADY_RECORDED:
-                log.warning("execution %s: could not report the end of the run: %s", execution_id, exc)
-        except ApiUnavailable as exc:
+def _report_run_ended(api: WorkerAPI, execution_id: int, attempt: int) -> None:
+    """Tell the API the agent's run is over (its compute was delivered) when its result did not get through at the
+    first try: an execution whose result then never arrives is not refunded (see ``services.mark_execution_lost``).
+    ``result_already_recorded`` means the result got there after all: nothing left to say."""
+    try:
+        api.post(f"/sandbox/executions/{execution_id}/heartbeat", {"attempt": attempt, "run_ended": True})
+    except ApiRefused as exc:
+        if exc.code != ALREADY_RECORDED:
             log.warning("execution %s: could not report the end of the run: %s", execution_id, exc)
-        finally:
-            api.close()
-
-    thread = threading.Thread(target=report, name=f"bp-run-ended-{execution_id}", daemon=True)
-    thread.start()
-    return thread
+    except ApiUnavailable as exc:
+        log.warning("execution %s: could not report the end of the run: %s", execution_id, exc)
 
 
 _removals: dict[int, tuple[ThreadPoolExecutor, set[Future]]] = {}
@@ -472,18 +475,17 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
             keeper.stop()
         phases.mark("lease_keeper_stop")
         body["attempt"] = attempt
-        # The run is over: say so (the compute was delivered) beside the result post rather than before it, so that
-        # the two round trips overlap; whichever the API records first, a lost result is not refunded.
-        ended = _report_run_ended_async(config, execution_id, attempt) if ran and not keeper.lost else None
+        # The result says the run is over (the API records run_ended_at with it); only if it does not get through at
+        # once does the worker say so on its own first, so that the delivered compute is not refunded.
+        run_ended = (
+            functools.partial(_report_run_ended, api, execution_id, attempt) if ran and not keeper.lost else None
+        )
         max_bytes = int(spec.get("max_result_bytes") or DEFAULT_MAX_RESULT_BYTES)
         body = fit_result(body, max(4096, max_bytes - RESULT_MARGIN_BYTES))
         try:
-            return _post_result(api, execution_id, body)
+            return _post_result(api, execution_id, body, run_ended=run_ended)
         finally:
             phases.mark("result_post")
-            if ended is not None:
-                ended.join(config.request_timeout)
-            phases.mark("run_ended_join")
             for remove in cleanup:  # the agent is dead and its result posted: remove the container off this path
                 remove_later(remove)
             phases.mark("cleanup")

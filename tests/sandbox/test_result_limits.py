@@ -89,6 +89,20 @@ def test_a_result_too_large_for_the_api_is_reduced_to_fit() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_result_taken_at_once_records_the_end_of_the_run_without_a_heartbeat(live_worker) -> None:
+    agent, _ = make_program_agent()
+    execution = make_execution(agent=agent)
+    api = worker.WorkerAPI(worker_tasks.worker_config())
+    spec = api.post(f"/sandbox/executions/{execution.id}/claim", {})
+    body = {"attempt": spec["attempt"], "status": "SUCCEEDED", "exit_code": 0, "stdout": "", "stderr": ""}
+    called = []
+    assert worker._post_result(api, execution.id, body, run_ended=lambda: called.append(1)) == "SUCCEEDED"
+    assert called == []
+    execution.refresh_from_db()
+    assert execution.run_ended_at is not None and execution.run_ended_at == execution.finished_at
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_result_the_api_refuses_as_too_large_is_posted_again_reduced(live_worker, settings) -> None:
     """Even if the worker misjudges the limit (say the API's is lower than the spec said), a 413 is not the end."""
     agent, _ = make_program_agent()
@@ -105,8 +119,16 @@ def test_a_result_the_api_refuses_as_too_large_is_posted_again_reduced(live_work
         "stderr": "",
         "files": {"big.bin": base64.b64encode(b"x" * 60_000).decode()},
     }
-    assert worker._post_result(api, execution.id, body) == "SUCCEEDED"
+    said = []
+
+    def run_ended() -> None:  # the first post failed: the worker says the run is over before trying again
+        said.append(Execution.objects.get(id=execution.id).status)
+        worker._report_run_ended(api, execution.id, spec["attempt"])
+
+    assert worker._post_result(api, execution.id, body, run_ended=run_ended) == "SUCCEEDED"
+    assert said == [Execution.Status.RUNNING]
     execution.refresh_from_db()
+    assert execution.run_ended_at is not None and execution.run_ended_at < execution.finished_at
     assert execution.status == Execution.Status.SUCCEEDED and execution.exit_code == 0
     assert execution.stdout.startswith("hello\n") and execution.stdout_truncated
     assert execution.workspace_outcome == Execution.WorkspaceOutcome.TOO_LARGE
