@@ -11,11 +11,15 @@ dir's socket, renames it ``bp-<deployment>-<worker>-<execution>``, sets the bund
 limits with ``docker update`` and sends the execution's environment over the control connection: the go. Wall time
 counts from the go. The container serves that one execution and is then removed, never reused.
 
-Background threads refill the pool. Pooled containers are named ``bp-<deployment>-<worker>-pool-<random>`` and
-labelled ``bp.pool=<worker>`` and ``bp.deployment`` (not ``bp.execution``: labels are fixed at creation, before any
-execution), so a worker's start-up reaper and ``reap_containers`` remove them. :meth:`WarmPool.close` removes every
-container it holds; if the worker process dies instead, its control connections close and the waiting wrappers exit
-at once (nothing runs), until the reaper removes them.
+Background threads refill the pool. A taken container's replacement starts when its run is over
+(:meth:`WarmPool.release`), unless the take left no container ready (then at once): starting one costs the host more
+CPU than the run itself, and would slow that run down.
+
+Pooled containers are named ``bp-<deployment>-<worker>-pool-<random>`` and labelled ``bp.pool=<worker>`` and
+``bp.deployment`` (not ``bp.execution``: labels are fixed at creation, before any execution), so a worker's start-up
+reaper and ``reap_containers`` remove them. :meth:`WarmPool.close` removes every container it holds; if the worker
+process dies instead, its control connections close and the waiting wrappers exit at once (nothing runs), until the
+reaper removes them.
 """
 
 from __future__ import annotations
