@@ -544,3 +544,74 @@ def test_proxy_bounds_and_stop_closes_live_connections(api: StubAPI, tmp_path: A
     conns[2].close()
     assert not os.path.exists(path)
     assert not [t for t in threading.enumerate() if t.name.startswith("bp-proxy")]
+
+
+INTERPRETER = """
+import atexit, json, os, signal, sys, threading, time
+def late():
+    time.sleep(0.2)
+    print("thread joined", flush=True)
+atexit.register(lambda: print("atexit ran"))
+import bp
+print(json.dumps({
+    "name": __name__,
+    "file": __file__,
+    "argv": sys.argv,
+    "path0": sys.path[0],
+    "cwd": os.getcwd(),
+    "ppid": os.getppid(),
+    "sid": os.getsid(0) == os.getpid(),
+    "fds": sorted(int(fd) for fd in os.listdir("/proc/self/fd")),
+    "sigint": signal.getsignal(signal.SIGINT) is signal.default_int_handler,
+    "sigterm": signal.getsignal(signal.SIGTERM) == signal.SIG_DFL,
+    "sigpipe": signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN,
+    "bp": bp.agent_id(),
+    "unbuffered": sys.stdout.write_through,
+}), flush=True)
+threading.Thread(target=late).start()
+"""
+
+
+def test_the_agent_runs_as_python3_would_run_its_script(client: Any, image: str, api: StubAPI) -> None:
+    """The agent is forked from the wrapper's interpreter, not exec'd: it must not be able to tell."""
+    result = run(client, image, api, INTERPRETER)
+    assert result.status == SUCCEEDED, (result.stderr, result.error)
+    first, *rest = result.stdout.splitlines()
+    seen = json.loads(first)
+    assert seen == {
+        "name": "__main__",
+        "file": "/workspace/agent.py",
+        "argv": ["/workspace/agent.py"],
+        "path0": "/workspace",
+        "cwd": "/workspace",
+        "ppid": 1,
+        "sid": True,
+        "fds": [0, 1, 2, 3],  # 3: the listdir itself
+        "sigint": True,
+        "sigterm": True,
+        "sigpipe": True,
+        "bp": AGENT_ID,
+        "unbuffered": True,
+    }
+    assert rest == ["thread joined", "atexit ran"]
+
+
+@pytest.mark.parametrize(
+    ("code", "exit_code", "stderr_has"),
+    [
+        ("raise SystemExit('bye')\n", 1, "bye\n"),
+        ("import sys\nsys.exit(None)\n", 0, ""),
+        ("import sys\nsys.exit(300)\n", 300 & 0xFF, ""),
+        ("def f():\n    1 / 0\nf()\n", 1, "ZeroDivisionError: division by zero"),
+        ("raise KeyboardInterrupt\n", 128 + 2, "KeyboardInterrupt"),
+        ("import os\nos._exit(7)\n", 7, ""),
+    ],
+)
+def test_exit_statuses_are_the_interpreters(
+    client: Any, image: str, api: StubAPI, code: str, exit_code: int, stderr_has: str
+) -> None:
+    result = run(client, image, api, code)
+    assert result.exit_code == exit_code, (result.stderr, result.error)
+    assert stderr_has in result.stderr
+    if "ZeroDivision" in stderr_has:
+        assert 'File "/workspace/agent.py", line 2, in f' in result.stderr
