@@ -2,15 +2,17 @@
 
 1. Makes itself non-dumpable (prctl PR_SET_DUMPABLE 0), so the agent, running under the same uid, cannot open
    /proc/<wrapper>/fd/* (the container's log pipes) or /proc/<wrapper>/environ.
-   In a warm-pool container (``BP_POOL=1``) it then imports the ``bp`` SDK and waits: it connects to the worker's
-   control socket /run/bp/ctl.sock, says ``ready``, and blocks until the worker sends the execution's environment
-   (one JSON object, then end of stream: "go"). The worker staged /seed and set the container's limits before that.
-   End of stream without a go (the worker's pool closed or its process died) ends the wrapper at once, with no report.
+   In a warm-pool container (``BP_POOL=1``) it then starts the agent's process ahead of the go (step 3, as
+   ``python3 -u /opt/bp/run.py --agent``: a fresh interpreter that imports the ``bp`` SDK and waits on its stdin) and
+   waits itself: it connects to the worker's control socket /run/bp/ctl.sock, says ``ready``, and blocks until the
+   worker sends the execution's environment (one JSON object, then end of stream: "go"). The worker staged /seed and
+   set the container's limits before that. End of stream without a go (the worker's pool closed or its process died)
+   ends the wrapper and the waiting process at once, with no report.
 2. Copies /seed (read-only bind mount of the staged workspace) into /workspace (size-capped tmpfs).
-3. Runs /workspace/agent.py as ``python3 -u`` would, in a child forked from this interpreter (warm: no interpreter
-   start, the standard library and ``bp`` already imported; see :func:`run_agent`), in its own session (cwd
-   /workspace, the execution's environment, dumpable again, fds 3+ closed), stdout/stderr piped; keeps at most
-   BP_LOG_CAP bytes of each (default 65536) and drains and discards the rest.
+3. Runs ``python3 -u /workspace/agent.py`` in its own session (cwd /workspace, same environment), stdout/stderr
+   piped; keeps at most BP_LOG_CAP bytes of each (default 65536) and drains and discards the rest. In a warm-pool
+   container the waiting process gets the environment on its stdin (then /dev/null) and runs agent.py as python3
+   would (:func:`run_agent`): no interpreter start on the way.
 4. On SIGTERM (wall time over) kills the agent's process group and every other process in the container.
 5. Prints exactly one line to its own stdout, a JSON object::
 
@@ -195,13 +197,18 @@ def write_workspace_tar(out: BinaryIO) -> None:
 
 class Wrapper:
     def __init__(self) -> None:
-        self.cap = max(0, int(os.environ.get("BP_LOG_CAP") or 65536))
-        self.max_files = max(0, int(os.environ.get("BP_WORKSPACE_MAX_FILES") or 256))
-        self.max_bytes = max(0, int(os.environ.get("BP_WORKSPACE_MAX_BYTES") or 512 * 1024))
+        self.configure()
         self.agent_pid: int | None = None
         self.terminated = False
         # CLOCK_MONOTONIC instants (shared with the host: no time namespace) of the run's steps, for the report.
         self.marks: dict[str, float] = {}
+        self.zygote: tuple[int, Capture, Capture, int] | None = None  # a started agent process waiting for its go
+
+    def configure(self) -> None:
+        """Read the caps from the environment (a warm-pool container learns them with its go)."""
+        self.cap = max(0, int(os.environ.get("BP_LOG_CAP") or 65536))
+        self.max_files = max(0, int(os.environ.get("BP_WORKSPACE_MAX_FILES") or 256))
+        self.max_bytes = max(0, int(os.environ.get("BP_WORKSPACE_MAX_BYTES") or 512 * 1024))
 
     # --- signals ---------------------------------------------------------------------------------------------
 
@@ -225,9 +232,16 @@ class Wrapper:
         if os.path.isdir(SEED):
             shutil.copytree(SEED, WORKSPACE, dirs_exist_ok=True, copy_function=shutil.copyfile)
 
-    def spawn(self) -> tuple[int, Capture, Capture]:
+    def spawn(self, *, zygote: bool = False) -> tuple[int, Capture, Capture]:
+        """Start the agent's process: ``python3 -u /workspace/agent.py``, or with ``zygote`` (a warm-pool container,
+        before its go) ``python3 -u /opt/bp/run.py --agent``, which imports the SDK and waits on its stdin for the
+        environment (:meth:`release_zygote`), then runs agent.py in that interpreter (:func:`agent_main`)."""
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
+        go_r, go_w = os.pipe() if zygote else (-1, -1)
+        argv = [sys.executable or "python3", "-u"]
+        argv += [os.path.abspath(__file__), "--agent"] if zygote else [os.path.join(WORKSPACE, ENTRY)]
+        env = dict(os.environ)
         # The readers start before the agent exists: a fork bomb can take every pid of the container at once, and
         # a thread started after it could not be (the run would end in "can't start new thread").
         stdout, stderr = Capture(out_r, self.cap), Capture(err_r, self.cap)
@@ -236,36 +250,47 @@ class Wrapper:
         try:
             pid = os.fork()
         except OSError:
-            os.close(out_w)  # the readers see the end of their pipes
-            os.close(err_w)
+            for fd in (out_w, err_w, go_r, go_w):  # the readers see the end of their pipes
+                if fd >= 0:
+                    os.close(fd)
             raise
         if pid == 0:  # child: never returns
-            code = 127
             try:
                 os.setsid()
-                null = os.open(os.devnull, os.O_RDONLY)
-                os.dup2(null, 0)
+                stdin = go_r if zygote else os.open(os.devnull, os.O_RDONLY)
+                os.dup2(stdin, 0)
                 os.dup2(out_w, 1)
                 os.dup2(err_w, 2)
                 os.closerange(3, 65536)
-                # What a fresh interpreter would have: default SIGTERM, KeyboardInterrupt on SIGINT, SIGPIPE and
-                # SIGXFSZ ignored (reported as errors).
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                signal.signal(signal.SIGINT, signal.default_int_handler)
-                signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):
+                    signal.signal(sig, signal.SIG_DFL)
                 # The agent (and its children) go first when the memory limit is hit. A non-dumpable process's
-                # /proc entries belong to root: the agent's own are its own again (it holds no secret of ours: the
-                # log pipes are closed above, and the environment is its own).
+                # /proc entries belong to root, so become dumpable again first (execve would reset it anyway).
                 set_dumpable(1)
                 with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as fh:
                     fh.write("1000")
                 os.chdir(WORKSPACE)
-                code = run_agent(os.path.join(WORKSPACE, ENTRY))
+                os.execve(argv[0], argv, env)  # noqa: S606 - exact argv, no shell wanted
             finally:  # the forked child must never return into the wrapper
-                os._exit(code)
+                os._exit(127)
         os.close(out_w)
         os.close(err_w)
+        if zygote:
+            os.close(go_r)
+            self.zygote = (pid, stdout, stderr, go_w)
+        return pid, stdout, stderr
+
+    def release_zygote(self) -> tuple[int, Capture, Capture]:
+        """Send the waiting agent process its environment (the wrapper's, now the execution's) and let it run."""
+        assert self.zygote is not None
+        pid, stdout, stderr, go_w = self.zygote
+        self.zygote = None
+        stdout.cap = stderr.cap = self.cap  # the log cap came with the go
+        try:
+            with os.fdopen(go_w, "wb") as go:
+                go.write(json.dumps(dict(os.environ)).encode())
+        except OSError:
+            pass  # it is gone already: its exit status tells
         return pid, stdout, stderr
 
     def wait_agent(self, pid: int) -> int:
@@ -307,7 +332,7 @@ class Wrapper:
         else:
             if not self.terminated:
                 try:
-                    pid, stdout, stderr = self.spawn()
+                    pid, stdout, stderr = self.release_zygote() if self.zygote else self.spawn()
                 except OSError as exc:
                     stderr.data += f"bp-runtime: could not start the agent: {exc}\n".encode()[: self.cap]
                     return self.finish(exit_code, stdout, stderr, oom_before, started)
@@ -378,7 +403,7 @@ def _exit_status(code: object) -> int:
 
 
 def run_agent(path: str) -> int:
-    """``python3 -u path`` in this (forked) interpreter, which has the standard library and ``bp`` imported already:
+    """``python3 -u path`` in this interpreter (the agent's own, started before the go, ``bp`` imported already):
     the script runs as ``__main__`` with ``sys.argv == [path]`` and its directory first on ``sys.path``; then, as at
     interpreter exit, non-daemon threads are joined, atexit functions run and the streams are flushed. Returns the
     exit status (an uncaught KeyboardInterrupt ends the process by SIGINT, as python3 does)."""
@@ -420,6 +445,32 @@ def run_agent(path: str) -> int:
     return status
 
 
+def agent_main() -> int:
+    """``run.py --agent``: the agent's own process in a warm-pool container, started before the go (its interpreter
+    and the SDK ready). Reads the execution's environment from stdin (the wrapper writes it at the go, then closes),
+    then runs /workspace/agent.py here. End of stream without one (the container was abandoned): exit quietly."""
+    with contextlib.suppress(Exception):
+        import bp  # noqa: F401 - warm: the agent finds the SDK imported
+    data = bytearray()
+    while True:
+        try:
+            chunk = os.read(0, CHUNK)
+        except InterruptedError:
+            continue
+        if not chunk:
+            break
+        data += chunk
+    if not data:
+        return 0
+    env = json.loads(bytes(data))
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.environ.clear()
+    os.environ.update(env)
+    os._exit(run_agent(os.path.join(WORKSPACE, ENTRY)))  # what interpreter exit does is done
+
+
 def await_go(path: str = CONTROL_SOCKET, connect_seconds: float = 30.0) -> dict[str, str] | None:
     """Warm-pool mode: tell the worker we are ready and block until it sends the execution's environment.
 
@@ -459,17 +510,23 @@ def await_go(path: str = CONTROL_SOCKET, connect_seconds: float = 30.0) -> dict[
 
 
 def main() -> int:
+    if sys.argv[1:] == ["--agent"]:
+        return agent_main()
     marks = {}
+    wrapper = None
     if os.environ.pop("BP_POOL", "") == "1":
         set_dumpable(0)  # before the token arrives
-        with contextlib.suppress(Exception):
-            import bp  # noqa: F401 - warm: the agent, forked from here, finds the SDK imported
+        wrapper = Wrapper()
+        with contextlib.suppress(OSError):  # else it starts at the go, as in a cold container
+            wrapper.spawn(zygote=True)
         env = await_go()
         if env is None:
+            wrapper.kill_all()
             return 0
         marks["go"] = time.monotonic()
         os.environ.update(env)
-    wrapper = Wrapper()
+        wrapper.configure()
+    wrapper = wrapper or Wrapper()
     wrapper.marks.update(marks)
     return wrapper.run()
 
