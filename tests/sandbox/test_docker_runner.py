@@ -573,7 +573,7 @@ threading.Thread(target=late).start()
 
 
 def test_the_agent_runs_as_python3_would_run_its_script(client: Any, image: str, api: StubAPI) -> None:
-    """The agent is forked from the wrapper's interpreter, not exec'd: it must not be able to tell."""
+    """In a pooled container the agent runs in an interpreter started before the go: it must not be able to tell."""
     result = run(client, image, api, INTERPRETER)
     assert result.status == SUCCEEDED, (result.stderr, result.error)
     first, *rest = result.stdout.splitlines()
