@@ -10,7 +10,6 @@ import logging
 import os
 import secrets
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -37,7 +36,7 @@ from evolution.services import create_genesis_agent
 from market import services as market
 from market.models import MarketState, ResourceType
 from sandbox import services as sandbox
-from sandbox.docker_runner import reap_containers
+from sandbox.docker_runner import Stopwatch, reap_containers
 from sandbox.models import Execution
 from sandbox.worker import WorkerConfig, close_pools, prepare_runtime_image, run_execution, start_pool
 
@@ -126,17 +125,6 @@ class TickReport:
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase (never part of the history)
 
 
-class _Stopwatch:
-    def __init__(self) -> None:
-        self.laps: dict[str, float] = {}
-        self._last = time.monotonic()
-
-    def lap(self, name: str) -> None:
-        now = time.monotonic()
-        self.laps[name] = now - self._last
-        self._last = now
-
-
 class EmbeddedEconomy:
     def __init__(self, config: EconomyConfig | None = None) -> None:
         self.config = config or EconomyConfig()
@@ -208,7 +196,7 @@ class EmbeddedEconomy:
     def run_tick(self) -> TickReport:
         # The supply is this economy's own capacity, given explicitly: it never depends on heartbeats and clocks.
         supply = {ResourceType.CPU: self.worker.cpu_millicores, ResourceType.MEMORY: self.worker.memory_mb}
-        clock = _Stopwatch()
+        clock = Stopwatch()
         tick = market.run_market_tick(enqueue=False, supply=supply)
         clock.lap("market")
         queued = canonical_order(

@@ -57,6 +57,7 @@ __all__ = [
     "TIMED_OUT",
     "PoolKey",
     "RunResult",
+    "Stopwatch",
     "container_name",
     "execution_containers",
     "pool_key",
@@ -121,17 +122,21 @@ def container_name(execution_id: str | int, *, worker_name: str, deployment: str
     return re.sub(r"[^a-zA-Z0-9_.-]", "_", f"bp-{deployment}-{worker_name}-{execution_id}")
 
 
-class Phases:
-    """Milliseconds spent in each named phase, in order (``mark(name)`` closes the phase that ends now)."""
+class Stopwatch:
+    """Seconds spent in each named phase, in order (``lap(name)`` closes the phase that ends now; a name used again
+    adds up). ``ms()``: the same in milliseconds."""
 
     def __init__(self) -> None:
-        self.ms: dict[str, float] = {}
+        self.laps: dict[str, float] = {}
         self._last = time.perf_counter()
 
-    def mark(self, name: str) -> None:
+    def lap(self, name: str) -> None:
         now = time.perf_counter()
-        self.ms[name] = self.ms.get(name, 0.0) + (now - self._last) * 1000
+        self.laps[name] = self.laps.get(name, 0.0) + (now - self._last)
         self._last = now
+
+    def ms(self) -> dict[str, float]:
+        return {name: seconds * 1000 for name, seconds in self.laps.items()}
 
 
 @dataclass(frozen=True)
@@ -417,7 +422,7 @@ def run_container(
     execution_id = str(execution_id)
     workspace_limit = int(workspace_max_bytes) if workspace_max_bytes else int(workspace_cap_mb) * 1024 * 1024
     name = container_name(execution_id, worker_name=worker_name, deployment=deployment)
-    phases = Phases()
+    phases = Stopwatch()
 
     env = {
         **(extra_env or {}),
@@ -433,7 +438,7 @@ def run_container(
     warm = None
     if pool is not None:
         warm = pool.take(pool_key(image=image, workspace_cap_mb=workspace_cap_mb, log_cap=log_cap))
-        phases.mark("pool_take")
+        phases.lap("pool_take")
     stage = warm.stage if warm is not None else None
     container: Any = None
     proxy: UnixSocketProxy | None = None
@@ -443,9 +448,9 @@ def run_container(
         if warm is not None:
             try:
                 _stage_files(warm.seed_dir, files)
-                phases.mark("stage_files")
+                phases.lap("stage_files")
                 proxy = UnixSocketProxy(os.path.join(warm.run_dir, SOCKET_NAME), api_target[0], api_target[1]).start()
-                phases.mark("proxy_start")
+                phases.lap("proxy_start")
                 container = client.containers.prepare_model({"Id": warm.container_id})
                 # Three independent Engine API calls at once; all done before the go.
                 calls = [
@@ -458,11 +463,11 @@ def run_container(
                     futures_wait(calls)
                 for call in calls:
                     call.result()
-                phases.mark("rename+update_limits+attach")
+                phases.lap("rename+update_limits+attach")
                 started_at = _now()
                 t0 = time.monotonic()
                 warm.go(env)
-                phases.mark("go")
+                phases.lap("go")
             except Exception:  # the warm container failed us before the agent started: run cold instead
                 pool.release(warm)
                 _remove_container(client, warm.container_id)
@@ -477,7 +482,7 @@ def run_container(
                 warm = container = None
         if warm is None:
             _remove_container(client, name)  # leftover of an earlier attempt (at-least-once delivery)
-            phases.mark("remove_leftover")
+            phases.lap("remove_leftover")
             stage, seed_dir, run_dir = make_stage(staging_root)
             _stage_files(seed_dir, files)
             proxy = UnixSocketProxy(os.path.join(run_dir, SOCKET_NAME), api_target[0], api_target[1]).start()
@@ -499,13 +504,13 @@ def run_container(
                     **limits,
                 )
             )
-            phases.mark("create")
+            phases.lap("create")
             reader = _attach_report(client, container.id)
-            phases.mark("attach")
+            phases.lap("attach")
             started_at = _now()
             t0 = time.monotonic()
             container.start()
-            phases.mark("start")
+            phases.lap("start")
 
         # Fast path: the wrapper's report, read as it is printed. The wrapper prints it last, after every process of
         # the agent's is dead; the container's exit is then dockerd's business (and the cleanup's).
@@ -514,9 +519,9 @@ def run_container(
             reader.done.wait(wall_seconds)
             line = reader.report_line()
             reported = time.monotonic()
-            phases.mark("run_to_report")
+            phases.lap("run_to_report")
             reader.close()
-            phases.mark("detach")
+            phases.lap("detach")
         if line is not None:
             finished_at = started_at + dt.timedelta(seconds=time.monotonic() - t0)
             result = _result(
@@ -532,8 +537,8 @@ def run_container(
                 workspace_limit=int(workspace_cap_mb) * 1024 * 1024,
             )
             result.details["pooled"] = warm is not None
-            phases.mark("parse_report")
-            result.details["phases"] = phases.ms
+            phases.lap("parse_report")
+            result.details["phases"] = phases.ms()
             result.details["wrapper_phases"] = _wrapper_phases(result.details.get("wrapper_marks"), t0, reported)
             return result
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import requests
 
-from sandbox.docker_runner import Phases, container_name, pool_key, reap_containers, run_container
+from sandbox.docker_runner import Stopwatch, container_name, pool_key, reap_containers, run_container
 from sandbox.image import ensure_runtime_image
 from sandbox.pool import WarmPool
 
@@ -415,11 +415,11 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
     client = client or _docker()
     # Build or check the runtime image before claiming: the claim's token and lease start ticking at once.
     prepare_runtime_image(client)
-    phases = Phases()
+    phases = Stopwatch()
     try:
         try:
             spec = api.post(f"/sandbox/executions/{execution_id}/claim", {})
-            phases.mark("claim")
+            phases.lap("claim")
         except ApiRefused as exc:
             if exc.code == CLAIMED_ELSEWHERE or exc.status == 404:
                 log.info("execution %s not claimable (%s); nothing to do", execution_id, exc.code)
@@ -436,8 +436,9 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
             container=config.container_name(execution_id),
         )
         keeper.start()
-        phases.mark("lease_keeper")
+        phases.lap("lease_keeper")
         cleanup: list = []  # the container is removed after the result is posted (the agent is dead by then)
+        details: dict[str, float] = {}  # milliseconds of the run's own phases
         try:
             result = run_container(
                 client=client,
@@ -462,9 +463,9 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
                 pool=warm_pool(config, client),
                 cleanup=cleanup,
             )
-            phases.mark("run_container")
-            phases.ms.update({f"run.{k}": v for k, v in result.details.get("phases", {}).items()})
-            phases.ms.update({f"wrapper.{k}": v for k, v in result.details.get("wrapper_phases", {}).items()})
+            phases.lap("run_container")
+            details.update({f"run.{k}": v for k, v in result.details.get("phases", {}).items()})
+            details.update({f"wrapper.{k}": v for k, v in result.details.get("wrapper_phases", {}).items()})
             body = _outcome(result, spec["workspace_max_bytes"], max_files)
             ran = True
         except Exception as exc:  # the engine failed us, not the agent: still report once
@@ -473,7 +474,7 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
             ran = False
         finally:
             keeper.stop()
-        phases.mark("lease_keeper_stop")
+        phases.lap("lease_keeper_stop")
         body["attempt"] = attempt
         # The result says the run is over (the API records run_ended_at with it); only if it does not get through at
         # once does the worker say so on its own first, so that the delivered compute is not refunded.
@@ -485,12 +486,13 @@ def run_execution(execution_id: int, *, config: WorkerConfig, client: Any = None
         try:
             return _post_result(api, execution_id, body, run_ended=run_ended)
         finally:
-            phases.mark("result_post")
+            phases.lap("result_post")
             for remove in cleanup:  # the agent is dead and its result posted: remove the container off this path
                 remove_later(remove)
-            phases.mark("cleanup")
+            phases.lap("cleanup")
             last_phases.clear()
-            last_phases.update(phases.ms)
+            last_phases.update(phases.ms())
+            last_phases.update(details)
     finally:
         api.close()
 
