@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import connection
 
 CHANNEL = "bp_auth"
+APPLICATION_NAME = "bp-token-cache"  # the listener's sessions in pg_stat_activity
 PING_SECONDS = 10  # the listener checks its connection this often when nothing arrives
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class TokenCache:
         self.generation = 0
         self.listening = False
         self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
         self._pid = 0
 
     # --- the request side ------------------------------------------------------------------------------------
@@ -109,29 +111,44 @@ class TokenCache:
             self._entries.clear()
             self._by_agent.clear()
             params = connection.get_connection_params()
-            self._thread = threading.Thread(target=self._listen, args=(params,), name="bp-token-cache", daemon=True)
+            self._stop = threading.Event()
+            self._thread = threading.Thread(
+                target=self._listen, args=(params, self._stop), name="bp-token-cache", daemon=True
+            )
             self._thread.start()
 
-    def _listen(self, params: dict) -> None:
+    def _listen(self, params: dict, stop: threading.Event) -> None:
         backoff = 0.5
-        while True:
+        while not stop.is_set():
             try:
-                with psycopg.connect(**{**params, "autocommit": True}) as conn:
+                with psycopg.connect(**{**params, "autocommit": True, "application_name": APPLICATION_NAME}) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self.clear()  # whatever changed while nobody listened
                     self.listening = True
                     backoff = 0.5
-                    while True:
-                        for note in conn.notifies(timeout=PING_SECONDS):
+                    pinged = time.monotonic()
+                    while not stop.is_set():
+                        for note in conn.notifies(timeout=1.0):
                             self._notified(note.payload)
-                        conn.execute("SELECT 1")  # a dead connection raises here at the latest
+                        if time.monotonic() - pinged > PING_SECONDS:
+                            conn.execute("SELECT 1")  # a dead connection raises here at the latest
+                            pinged = time.monotonic()
             except Exception:  # any failure: stop using the cache, reconnect
                 log.warning("token cache: the notification listener lost its connection; reconnecting", exc_info=True)
             finally:
                 self.listening = False
                 self.clear()
-            time.sleep(backoff)
+            stop.wait(backoff)
             backoff = min(backoff * 2, 30.0)
+
+    def stop(self) -> None:
+        """Stop this process's listener and close its connection (the next lookup that may use the cache starts a
+        new one); test sessions call it before their database is dropped."""
+        with self._lock:
+            thread, self._thread, self._pid = self._thread, None, 0
+            self._stop.set()
+        if thread is not None:
+            thread.join(5)
 
 
 token_cache = TokenCache()
