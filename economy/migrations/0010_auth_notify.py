@@ -14,6 +14,8 @@ BEGIN
     RETURN NULL;
 END
 $$;
+DROP TRIGGER IF EXISTS bp_auth_token_changed ON economy_agenttoken;
+DROP TRIGGER IF EXISTS bp_auth_agent_changed ON economy_agent;
 CREATE TRIGGER bp_auth_token_changed AFTER UPDATE OR DELETE ON economy_agenttoken
     FOR EACH ROW EXECUTE FUNCTION bp_auth_changed();
 CREATE TRIGGER bp_auth_agent_changed AFTER UPDATE OR DELETE ON economy_agent
@@ -38,6 +40,6 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("economy", "0009_economy_seed")]
+    dependencies = [("economy", "0001_squashed_0009_economy_seed")]
 
     operations = [migrations.RunPython(forward, backward)]
