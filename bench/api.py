@@ -95,6 +95,53 @@ def _round(port: int, paths: list[tuple[str, str]], seconds: float) -> tuple[flo
     return sum(d for d, _ in results) / seconds, sum(b for _, b in results)
 
 
+def statements_per_request(path: str, token: str, requests: int = 20) -> float:
+    """SQL statements the driver sends per request of ``path``, through Django's WSGI handler in this process (its
+    request_started/finished signals included, so connection health checks count), after a warm-up: a deterministic
+    figure beside the timed ones."""
+    import io
+
+    import psycopg
+    from django.core.wsgi import get_wsgi_application
+
+    app = get_wsgi_application()
+    sent: list[str] = []
+    cursor_execute, connection_execute = psycopg.Cursor.execute, psycopg.Connection.execute
+
+    def counted(original):
+        def execute(self, query, *args, **kwargs):
+            sent.append(query)
+            return original(self, query, *args, **kwargs)
+
+        return execute
+
+    environ = {
+        "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80", "HTTP_HOST": "127.0.0.1", "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "HTTP_ACCEPT": "application/json", "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
+    }  # fmt: skip
+
+    def call() -> None:
+        statuses: list[str] = []
+        b"".join(app({**environ, "wsgi.input": io.BytesIO()}, lambda status, headers, *_: statuses.append(status)))
+        assert statuses[0].startswith("200"), statuses
+
+    from economy.token_cache import token_cache
+
+    deadline = time.monotonic() + 10
+    while not token_cache.usable() and time.monotonic() < deadline:  # the steady state: its listener connected
+        time.sleep(0.01)
+    for _ in range(3):
+        call()
+    psycopg.Cursor.execute, psycopg.Connection.execute = counted(cursor_execute), counted(connection_execute)
+    try:
+        for _ in range(requests):
+            call()
+    finally:
+        psycopg.Cursor.execute, psycopg.Connection.execute = cursor_execute, connection_execute
+    return len(sent) / requests
+
+
 def run(*, clients: int = 4, seconds: float = 5, rounds: int = 3) -> list[Row]:
     os.environ["DATABASE_URL"] = bench_database("bench_api")
     os.environ["BP_THROTTLE_READS"] = "1000000000/min"  # throttling runs, its limit is never hit
@@ -105,6 +152,15 @@ def run(*, clients: int = 4, seconds: float = 5, rounds: int = 3) -> list[Row]:
     from economy.services import create_agent
 
     agents = [create_agent(name=f"bench-api-{i}", credits=100) for i in range(clients)]
+    from django.conf import settings
+
+    settings.ROOT_URLCONF = "bench.urls"  # the server's URLconf (bench/settings.py), for the statement count
+    agent, issued = agents[0]
+    for path in (f"/economic/balance/{agent.id}", "/bench/trivial"):
+        print(f"  SQL statements per request of {path}: {statements_per_request(path, issued.raw):.2f}", flush=True)
+    from economy.token_cache import token_cache
+
+    token_cache.stop()
     from django.db import connections
 
     connections.close_all()

@@ -88,7 +88,7 @@ def parse_database_url(url: str, *, base_dir: Path) -> dict:
         threshold = query.pop("prepare_threshold", "5")
         query["prepare_threshold"] = None if threshold in ("", "none", "None") else int(threshold)
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            "ENGINE": "core.postgresql",  # Django's, with a health check without a round trip
             "NAME": unquote(parts.path.lstrip("/")) or "postgres",
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),

@@ -149,11 +149,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.negotiation.RememberingContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.exception_handler.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.ScopedRateThrottle"],  # fixed windows, O(1) per request
     "DEFAULT_THROTTLE_RATES": {
         "reads": env_str("BP_THROTTLE_READS", "6000/min"),
         "writes": env_str("BP_THROTTLE_WRITES", "3000/min"),
@@ -277,6 +278,9 @@ ATTENTION_JUDGE_SECONDS = env_int("ATTENTION_JUDGE_SECONDS", 10)
 # Money is an integer count of the smallest unit ("credits").
 BP_MAX_AMOUNT = env_int("BP_MAX_AMOUNT", 10**15)
 BP_MEMO_MAX_LENGTH = env_int("BP_MEMO_MAX_LENGTH", 200)
+# Web processes keep the agent tokens they looked up for reads this long at most (0: never), and forget one as soon as
+# PostgreSQL notifies that it or its agent changed (economy.token_cache); writes always look the token up.
+BP_AUTH_CACHE_SECONDS = env_int("BP_AUTH_CACHE_SECONDS", 60)
 
 # --- Operations: health and metrics -----------------------------------------------------------
 # /healthz answers 503 when the newest market tick is older than this (beat or the ticks worker has stopped).

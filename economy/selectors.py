@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from core.db import fetch_one_prepared
 from core.snapshot import read_snapshot
 from economy import errors
 from economy.models import Account, Agent, Hold, Transfer
@@ -25,20 +27,32 @@ def get_balance(*, agent_id: int) -> int:
     return balance
 
 
+_BALANCE_AND_HELD_SQL = """
+SELECT a.balance,
+       COALESCE((SELECT SUM(h.amount) FROM economy_hold h WHERE h.account_id = a.id AND h.status = %(pending)s),
+                0)::bigint
+FROM economy_account a WHERE a.agent_id = %(agent)s
+"""
+
+
 def get_balance_and_held(*, agent_id: int) -> tuple[int, int]:
-    """``get_balance`` and ``get_held`` in one statement (the balance read is the API's most frequent request)."""
-    held = (
-        Hold.objects.filter(account_id=OuterRef("id"), status=Hold.Status.PENDING)
-        .values("account_id")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
-    row = (
-        Account.objects.filter(agent_id=agent_id)
-        .annotate(held=Coalesce(Subquery(held), Value(0)))
-        .values_list("balance", "held")
-        .first()
-    )
+    """``get_balance`` and ``get_held`` in one statement (the balance read is the API's most frequent request: on
+    PostgreSQL a prepared statement, without the ORM's compilation on every call)."""
+    if connection.vendor == "postgresql":
+        row = fetch_one_prepared(_BALANCE_AND_HELD_SQL, {"pending": Hold.Status.PENDING.value, "agent": agent_id})
+    else:
+        held = (
+            Hold.objects.filter(account_id=OuterRef("id"), status=Hold.Status.PENDING)
+            .values("account_id")
+            .annotate(total=Sum("amount"))
+            .values("total")
+        )
+        row = (
+            Account.objects.filter(agent_id=agent_id)
+            .annotate(held=Coalesce(Subquery(held), Value(0)))
+            .values_list("balance", "held")
+            .first()
+        )
     if row is None:
         raise errors.UnknownAgent(f"No agent with id {agent_id}.")
     return row[0], row[1]

@@ -26,6 +26,16 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's test database; before it is dropped, the token cache's listener (a session of its own on
+    it, started by the first cached lookup) is stopped."""
+    yield
+    from economy.token_cache import token_cache
+
+    token_cache.stop()
+
+
 @pytest.fixture(autouse=True)
 def _system_accounts(request: pytest.FixtureRequest) -> None:
     """Transactional tests truncate every table afterwards; data migrations' rows must exist in each test."""

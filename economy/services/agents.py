@@ -14,6 +14,7 @@ from django.utils import timezone
 from economy import errors
 from economy.models import Account, Agent, AgentToken
 from economy.services.ledger import SYSTEM_ACCOUNTS, mint_credits
+from economy.token_cache import token_cache
 
 TOKEN_PREFIX = "bpa_"  # noqa: S105 - a public prefix, not a secret
 
@@ -46,7 +47,11 @@ def revoke_agent_tokens(*, agent_id: int | None = None, token_ids: QuerySet | li
         raise ValueError("give agent_id or token_ids")
     live = AgentToken.objects.filter(revoked_at__isnull=True)
     live = live.filter(agent_id=agent_id) if agent_id is not None else live.filter(id__in=token_ids)
-    return live.update(revoked_at=timezone.now())
+    hashes = list(live.values_list("key_hash", flat=True))
+    revoked = live.update(revoked_at=timezone.now())
+    # This process's token cache forgets them at commit; the others when PostgreSQL's notification arrives.
+    transaction.on_commit(lambda: token_cache.evict_tokens(hashes))
+    return revoked
 
 
 @transaction.atomic

@@ -18,12 +18,12 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-import psycopg
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
+from core.db import fetch_one_prepared
 from economy import errors
 from economy.models import Account, Agent, Hold, IdempotencyRecord, Transfer
 
@@ -263,7 +263,7 @@ def _claim_key(*, payer_id: int, key: str, request_hash: str) -> int | None:
     the caller reads the committed outcome."""
     if connection.vendor == "postgresql":
         params = {"payer": payer_id, "key": key, "hash": request_hash, "now": timezone.now()}
-        row = _execute_one(_CLAIM_SQL, params)
+        row = fetch_one_prepared(_CLAIM_SQL, params)
         return row[0] if row else None
     try:
         with transaction.atomic():
@@ -342,9 +342,9 @@ def _transfer_pg(
     try:
         if connection.in_atomic_block:
             with transaction.atomic():
-                row = _execute_one(_TRANSFER_SQL, params)
+                row = fetch_one_prepared(_TRANSFER_SQL, params)
         else:
-            row = _execute_one(_TRANSFER_SQL, params)
+            row = fetch_one_prepared(_TRANSFER_SQL, params)
     except IntegrityError as exc:
         if _is_overdraft(exc):
             raise errors.InsufficientFunds() from exc
@@ -365,15 +365,6 @@ def _transfer_pg(
         idempotency_key=idempotency_key,
         request_hash=request_hash,
     )
-
-
-def _execute_one(sql: str, params: dict) -> tuple | None:
-    """Run a hot statement as a server-side prepared statement (Django's own cursors bind on the client, so the
-    server would parse and plan it on every call); errors come out as Django's database exceptions."""
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        return cursor.fetchone()
 
 
 def mint_credits(*, agent_id: int, amount: int, memo: str = "", kind: str = Transfer.Kind.MINT) -> Transfer:
