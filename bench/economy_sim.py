@@ -21,8 +21,15 @@ import difflib
 import math
 import random
 import statistics
+import sys
+from pathlib import Path
 
-ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ "
+# The evolver's genes, mutations and bid rule are the program's own (it imports the bp SDK, which it does not call
+# here).
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "evolution" / "programs"), str(ROOT / "sandbox" / "runtime")]
+from evolver import ALPHABET, GENES, compute_offer, mutate_genes, mutate_phrase  # noqa: E402
+
 # SLOTS: bundles a tick (2,000 millicores / 250); MICRO_PER_PRICE: the bundle's CPU-millicore-seconds (250 x 10),
 # so cost = price x 2,500 / 1e6 credits (memory, near its floor, is left out); ATT_RESERVE: the attention reserve's
 # floor (16 slots a tick are never all sold, so it stays there).
@@ -31,14 +38,6 @@ P = {
     "UPKEEP": 20, "DEMURRAGE_BP": 1000, "IDLE": 3, "REWARD": 100, "ATT_RESERVE": 10, "SPAWN_FEE": 20,
     "MIN_ENDOW": 50, "GENESIS": 4000, "CAP": 64, "BID_FEE": 1, "FLOOR": 8, "WINDOW": 10,
 }  # fmt: skip
-GENES = {  # evolution/programs/evolver.py's
-    "compute_share": (0.25, 0.05, 0.6),
-    "attention_share": (0.1, 0.01, 0.5),
-    "spawn_threshold": (150.0, 100.0, 10000.0),
-    "endowment_share": (0.7, 0.2, 0.8),
-    "mutation_rate": (0.7, 0.1, 1.0),
-}
-GENE_SPREAD = 0.15
 TARGET = "WEASEL"
 _scores: dict[str, int] = {}
 
@@ -60,14 +59,6 @@ class Agent:
 
 def cost_of(price: int) -> int:
     return max(1, -(-price * P["MICRO_PER_PRICE"] // 1_000_000))
-
-
-def mutate_phrase(phrase: str, rate: float, rnd: random.Random) -> str:
-    letters, chance = list(phrase), rate
-    while letters and rnd.random() < chance:
-        letters[rnd.randrange(len(letters))] = rnd.choice(ALPHABET)
-        chance = rate / 3
-    return "".join(letters)
 
 
 def run(seed: int, ticks: int, arm: str, trace: bool = False) -> list[dict]:
@@ -115,10 +106,7 @@ def run(seed: int, ticks: int, arm: str, trace: bool = False) -> list[dict]:
             if a.balance > g["spawn_threshold"] and alive < P["CAP"]:
                 endowment = max(P["MIN_ENDOW"], int(a.balance * g["endowment_share"]))
                 if endowment + P["SPAWN_FEE"] <= a.balance:
-                    child_genes = {
-                        k: round(min(hi, max(lo, g[k] * math.exp(rnd.gauss(0, GENE_SPREAD)))), 4)
-                        for k, (_, lo, hi) in GENES.items()
-                    }
+                    child_genes = mutate_genes(g, rnd)
                     a.balance -= endowment + P["SPAWN_FEE"]
                     phrase = mutate_phrase(a.phrase, g["mutation_rate"], rnd)
                     child = new_agent(phrase, child_genes, endowment, tick, a.gen + 1, a.id)
@@ -127,10 +115,8 @@ def run(seed: int, ticks: int, arm: str, trace: bool = False) -> list[dict]:
                     if first >= cost and first + P["BID_FEE"] <= child.balance:
                         bids[child.id] = first
                         child.balance -= first + P["BID_FEE"]
-            offer = int(a.balance * g["compute_share"])
-            if offer < cost and cost + P["BID_FEE"] + P["UPKEEP"] <= a.balance:
-                offer = cost
-            if offer >= cost and offer + P["BID_FEE"] <= a.balance:
+            offer = compute_offer(a.balance, cost, P["BID_FEE"], g["compute_share"])
+            if offer is not None:
                 bids[a.id] = offer
                 a.balance -= offer + P["BID_FEE"]
         # The attention tick (every bid wins at the reserve) and the scripted judge.
