@@ -301,13 +301,13 @@ LOGGING = {
 }
 
 # --- Evolution: life cycle and the embedded economy --------------------------------------------
-GENESIS_ENDOWMENT = env_int("GENESIS_ENDOWMENT", 1000)
+GENESIS_ENDOWMENT = env_int("GENESIS_ENDOWMENT", 4000)
 SPAWN_FEE = env_int("SPAWN_FEE", 20)
 SPAWN_MIN_ENDOWMENT = env_int("SPAWN_MIN_ENDOWMENT", 50)
 POPULATION_CAP = env_int("POPULATION_CAP", 64)
 # Upkeep per life tick: a flat rent plus demurrage, a share of the balance (basis points; 1000 = 10 %), so that
 # hoarding costs and the money supply stays bounded (see the README's economics).
-UPKEEP_PER_TICK = env_int("UPKEEP_PER_TICK", 10)
+UPKEEP_PER_TICK = env_int("UPKEEP_PER_TICK", 20)
 UPKEEP_DEMURRAGE_BP = env_int("UPKEEP_DEMURRAGE_BP", 1000)
 IDLE_TICKS_LIMIT = env_int("IDLE_TICKS_LIMIT", 3)  # an agent that won no compute in this many ticks dies (0: never)
 MESSAGE_MAX_CHARS = env_int("MESSAGE_MAX_CHARS", 2000)

@@ -54,13 +54,16 @@ class _ThreadingServer(ThreadedWSGIServer):
 
 
 DEFAULT_JUDGE = "attention.judges:target_judge"
-DEFAULT_TARGET = "METHINKS IT IS LIKE A WEASEL"
+# Dawkins' WEASEL: six letters, so one more matched letter moves the judge's score by 1-2 points (with the 28 letters
+# of "METHINKS IT IS LIKE A WEASEL" a letter is worth ~0.36 of a point and most improvements round away).
+DEFAULT_TARGET = "WEASEL"
 INEXACT_STATUSES = (Execution.Status.TIMED_OUT, Execution.Status.LOST)
 
 # Artifacts judged per tick: each attention tick sells this many slots, more than the executions a tick runs on one
-# machine, so every run that bids the reserve is judged (the scripted judge is a function, so judging is cheap): a
-# newborn is evaluated in its first tick, and compute, not attention, decides who is seen.
-EMBEDDED_ATTENTION_SLOTS = 8
+# machine (8 evolver bundles on 2 cores), so every run that bids the reserve is judged (the scripted judge is a
+# function, so judging is cheap) and the reserve stays at its floor: a newborn is evaluated in its first tick, and
+# compute, not attention, decides who is seen.
+EMBEDDED_ATTENTION_SLOTS = 16
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,10 @@ class EconomyConfig:
         return functools.partial(scorer, target=self.target) if takes_target else scorer
 
     def genesis_files(self) -> dict[str, bytes]:
-        return program_files(self.program, seed=self.seed, params={**self.program_params, **self.arm.program_params})
+        """The genesis workspace. Its random first phrase is as long as the target (the judge compares texts of
+        about the target's length; both programs only substitute letters, so the length is set at genesis)."""
+        params = {"phrase_length": len(self.target), **self.program_params, **self.arm.program_params}
+        return program_files(self.program, seed=self.seed, params=params)
 
 
 @dataclass

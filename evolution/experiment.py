@@ -88,6 +88,7 @@ class RunResult:
     exact: bool
     warnings: list[str]
     log: Path
+    seconds: float = 0.0  # the run's wall time (never part of ticks.csv)
 
 
 def _run_paths(config: ExperimentConfig, arm: str, seed: int) -> dict[str, Path]:
@@ -111,6 +112,7 @@ def run_one(config: ExperimentConfig, arm: str, seed: int, bar) -> RunResult:
         "--ticks-csv", str(paths["csv"]), "--history", str(paths["json"]),
     ]  # fmt: skip
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{paths['sqlite3']}"}
+    started = time.monotonic()
     with open(paths["log"], "w") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.PIPE, text=True, cwd=ROOT)
         for line in process.stderr:
@@ -119,6 +121,7 @@ def run_one(config: ExperimentConfig, arm: str, seed: int, bar) -> RunResult:
             else:
                 log.write(line)
         returncode = process.wait()
+    seconds = time.monotonic() - started
     rows: list[dict] = []
     if paths["csv"].exists():
         with open(paths["csv"], newline="") as handle:
@@ -127,7 +130,7 @@ def run_one(config: ExperimentConfig, arm: str, seed: int, bar) -> RunResult:
     if paths["json"].exists():
         document = json.loads(paths["json"].read_text())
         exact, warnings = document["exact"], document["warnings"]
-    return RunResult(arm, seed, returncode, rows, exact, warnings, paths["log"])
+    return RunResult(arm, seed, returncode, rows, exact, warnings, paths["log"], seconds)
 
 
 def run_experiment(config: ExperimentConfig) -> dict:
@@ -212,6 +215,7 @@ def summarize(config: ExperimentConfig, rows: list[dict], *, results: list[RunRe
     }
     summary["runs"] = {
         "wall_seconds": round(wall_seconds, 1),
+        "seconds_per_run": {f"{r.arm}-seed{r.seed}": round(r.seconds, 1) for r in results},
         "jobs": config.jobs,
         "exact": all(r.exact for r in results),
         "warnings": {f"{r.arm}-seed{r.seed}": r.warnings for r in results if r.warnings},

@@ -14,9 +14,10 @@ time it runs (it won a compute bid) it:
    of it) and the genes, each multiplied by a random factor around 1 and kept within bounds; the child bids
    ``compute_share`` of its endowment for its first run;
 4. bids ``compute_share`` of what it has left for compute for the next tick, at least the bundle's posted cost
-   while that is within half of what it has (otherwise it does not bid, and stops running): the market ranks bids
-   by offer per credit of cost, so the richer an agent, the likelier it runs again, and a parent that gave half its
-   wealth away competes with its child on equal terms.
+   while it can pay that, the bid fee and a tick's upkeep (otherwise it does not bid, and stops running): the market
+   ranks bids by offer per credit of cost, so the richer an agent, the likelier it runs again. An agent's reward for
+   a run arrives after that run, so an agent needs a second run to spend it: bidding the posted cost while it can
+   afford it gives a poor newborn whose phrase the judge paid for that second run.
 
 Randomness comes only from ``bp.rng()`` (seeded per execution by the economy), so a seeded economy replays exactly.
 Whether a lineage prospers is decided by prices, upkeep and what the judges pay: the rewards buy compute, attention
@@ -32,14 +33,16 @@ import bp
 
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ "
 CONFIG_FILE = "config.json"
-BUNDLE = {"cpu_millicores": 500, "memory_mb": 64, "wall_seconds": 5}
+# A quarter of a core for 10 s: 8 runs a tick fit 2 cores, and a loaded machine rarely cuts the run at its wall time.
+BUNDLE = {"cpu_millicores": 250, "memory_mb": 64, "wall_seconds": 10}
 MIN_ENDOWMENT = 50  # the economy's SPAWN_MIN_ENDOWMENT default
+UPKEEP = 20  # the economy's UPKEEP_PER_TICK default: kept back when it bids the posted cost
 # name: (default, lowest, highest)
 GENES = {
     "compute_share": (0.25, 0.05, 0.6),
     "attention_share": (0.1, 0.01, 0.5),
-    "spawn_threshold": (300.0, 100.0, 10000.0),
-    "endowment_share": (0.5, 0.2, 0.7),
+    "spawn_threshold": (150.0, 100.0, 10000.0),
+    "endowment_share": (0.7, 0.2, 0.8),
     "mutation_rate": (0.7, 0.1, 1.0),
 }
 GENE_SPREAD = 0.15  # sd of the log of the factor a gene is multiplied by at birth
@@ -109,6 +112,15 @@ def bundle_cost(prices):
     return max(1, -(-micro // 1_000_000)), prices.get("bid_fee", 1)
 
 
+def compute_offer(balance, cost, fee, share):
+    """What it offers for its next run: its share of what it has, and at least the posted cost while it can pay
+    that, the fee and a tick's upkeep (an agent that stops bidding stops running, and dies); None: no bid."""
+    offer = int(balance * share)
+    if offer < cost and cost + fee + UPKEEP <= balance:
+        offer = cost
+    return offer if offer >= cost and offer + fee <= balance else None
+
+
 def main():
     rand = rng()
     config = load_config()
@@ -160,12 +172,8 @@ def main():
 
     if prices:
         cost, fee = bundle_cost(prices)
-        # Its share of what it has, and at least the posted cost while that is within half of it (an agent that
-        # stops bidding stops running, and dies).
-        offer = int(balance * genes["compute_share"])
-        if offer < cost <= balance // 2:
-            offer = cost
-        if offer >= cost and offer + fee <= balance and call(bp.place_bid, max_price=offer, **BUNDLE) is not None:
+        offer = compute_offer(balance, cost, fee, genes["compute_share"])
+        if offer is not None and call(bp.place_bid, max_price=offer, **BUNDLE) is not None:
             balance -= offer + fee
 
     print(f"phrase {phrase!r}, balance {balance}, genes {genes}")

@@ -132,3 +132,25 @@ def test_genes_mutate_within_their_bounds_and_phrases_keep_their_length():
     assert all(len(p) == 6 for p in phrases)
     changed = sum(p != "WEASEL" for p in phrases) / len(phrases)
     assert 0.5 < changed < 0.8  # one letter with probability 0.7 (sometimes to the same letter)
+
+
+def test_the_evolver_bids_at_least_the_posted_cost_while_it_can_pay_it_the_fee_and_a_ticks_upkeep():
+    cost, fee, share = 60, 1, 0.25
+    assert evolver.compute_offer(1000, cost, fee, share) == 250  # its share, above the cost
+    # A poor agent (a newborn after its first run) still bids the posted cost: its reward arrives after the run, so
+    # it needs this second run to spend it.
+    assert evolver.compute_offer(cost + fee + evolver.UPKEEP, cost, fee, share) == cost
+    assert evolver.compute_offer(cost + fee + evolver.UPKEEP - 1, cost, fee, share) is None  # it cannot: no bid
+    assert evolver.compute_offer(0, cost, fee, share) is None
+
+
+def test_the_genesis_phrase_is_as_long_as_the_target_unless_the_program_params_say_otherwise():
+    from evolution.embedded import DEFAULT_TARGET, EconomyConfig
+
+    def params(config: EconomyConfig) -> dict:
+        return json.loads(config.genesis_files()["config.json"])["params"]
+
+    assert params(EconomyConfig(program="evolver"))["phrase_length"] == len(DEFAULT_TARGET)
+    assert params(EconomyConfig(program="evolver", target="METHINKS IT IS LIKE A WEASEL"))["phrase_length"] == 28
+    assert params(EconomyConfig(program="learner", target="HELLO"))["phrase_length"] == 5
+    assert params(EconomyConfig(target="HELLO", program_params={"phrase_length": 9}))["phrase_length"] == 9

@@ -38,6 +38,8 @@ def test_a_tiny_experiment_writes_its_three_files(tmp_path: Path) -> None:
     assert summary["settings"]["arms"] == ["shuffled"] and summary["settings"]["ticks"] == TICKS
     assert summary["settings"]["economy"]["REWARD_PER_POINT"] > 0
     assert summary["runs"]["exact"] is True
+    assert set(summary["runs"]["seconds_per_run"]) == {"shuffled-seed1"}  # each run's wall time, for speed
+    assert summary["runs"]["seconds_per_run"]["shuffled-seed1"] > 0
     assert (tmp_path / "scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "runs" / "shuffled-seed1.sqlite3").exists()
 

@@ -84,5 +84,6 @@ class Command(BaseCommand):
                 f"mean final best differs by {comparison['mean_final_best_difference']}"
             )
         runs = summary["runs"]
-        self.stdout.write(f"wall time {runs['wall_seconds']} s; exact: {'yes' if runs['exact'] else 'no'}")
+        per_run = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in runs["seconds_per_run"].items())
+        self.stdout.write(f"wall time {runs['wall_seconds']} s ({per_run}); exact: {'yes' if runs['exact'] else 'no'}")
         self.stdout.write(f"wrote {config.out}/ticks.csv, summary.json, scores.png")
