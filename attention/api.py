@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,7 +13,7 @@ from attention import errors, selectors, services
 from attention.models import COMMENT_MAX_LENGTH, MAX_SCORE, AttentionBid, HumanReward
 from bidbook import api as bidbook_api
 from bidbook.api import ControllerOutputSerializer, SealedBidOutputSerializer, controller_fields
-from core.api import ReadView
+from core.api import ReadView, WriteView, validated
 from core.fields import StrictCharField, StrictIntegerField
 from core.permissions import IsAgent
 
@@ -105,22 +104,19 @@ class AttentionPriceView(ReadView):
         return Response(AttentionPriceOutputSerializer(data).data)
 
 
-@bidbook_api.bids_schema("attention", output=AttentionBidOutputSerializer, request=AttentionBidInputSerializer)
+@bidbook_api.bids_view(
+    "attention", services.BOOK, output=AttentionBidOutputSerializer, request=AttentionBidInputSerializer
+)
 class AttentionBidsView(bidbook_api.BidsView):
-    book = services.BOOK
-    serializer_class = AttentionBidOutputSerializer
-    input_serializer_class = AttentionBidInputSerializer
-
     def place(self, request: Request, data: dict) -> AttentionBid:
         return services.place_attention_bid(
             agent_id=request.user.id, execution_id=data["execution_id"], max_price=data["max_price"]
         )
 
 
-@bidbook_api.bid_detail_schema("attention", output=AttentionBidOutputSerializer)
+@bidbook_api.bid_detail_view("attention", services.BOOK, output=AttentionBidOutputSerializer)
 class AttentionBidDetailView(bidbook_api.BidDetailView):
-    book = services.BOOK
-    serializer_class = AttentionBidOutputSerializer
+    pass
 
 
 class AgentRewardsView(ReadView):
@@ -139,23 +135,20 @@ def _require_judge(request: Request) -> None:
         raise errors.NotAJudge()
 
 
-class HumanQueueView(GenericAPIView):
+class HumanQueueView(ReadView):
     """Judges read the queue (oldest first, without their own agents) through the API, too."""
 
     permission_classes = [IsAuthenticated]
-    throttle_scope = "reads"
     serializer_class = ReviewItemOutputSerializer
 
     @extend_schema(operation_id="human_queue", responses=ReviewItemOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         _require_judge(request)
-        page = self.paginate_queryset(selectors.review_queue(judge=request.user))
-        return self.get_paginated_response(ReviewItemOutputSerializer(page, many=True).data)
+        return self.paginated(selectors.review_queue(judge=request.user))
 
 
-class HumanRewardView(GenericAPIView):
+class HumanRewardView(WriteView):
     permission_classes = [IsAuthenticated]
-    throttle_scope = "writes"
     serializer_class = HumanRewardInputSerializer
 
     @extend_schema(
@@ -165,9 +158,7 @@ class HumanRewardView(GenericAPIView):
     )
     def post(self, request: Request) -> Response:
         _require_judge(request)
-        payload = HumanRewardInputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
+        data = validated(HumanRewardInputSerializer, request)
         item = services.judge_execution(
             judge=request.user, execution_id=data["execution_id"], score=data["score"], comment=data["comment"]
         )

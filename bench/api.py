@@ -10,7 +10,6 @@ the ratio of the medians is printed (target >= 0.6). Throttling stays on (its ra
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing as mp
 import os
 import socket
@@ -22,10 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("BP_INSECURE_DEV_KEY", "1")
 
-from bench.common import Row, bench_database, emit, free_port, wait_for_http  # noqa: E402
+from bench.common import Row, bench_database, clients_bench_main, free_port, wait_for_http  # noqa: E402
 
 TARGET = 0.6
 
@@ -152,13 +149,7 @@ def run(*, clients: int = 4, seconds: float = 5, rounds: int = 3) -> list[Row]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--seconds", type=float, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    mp.set_start_method("fork")
-    emit(run(clients=args.clients, seconds=args.seconds, rounds=args.rounds))
+    clients_bench_main(run, description=__doc__.splitlines()[0], clients=4, seconds=5.0, rounds=3)
 
 
 if __name__ == "__main__":

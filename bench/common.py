@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import multiprocessing as mp
 import os
 import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
@@ -108,6 +111,18 @@ def emit(rows: list[Row]) -> None:
     if path:
         with open(path, "w") as fh:
             json.dump([asdict(r) for r in rows], fh)
+
+
+def clients_bench_main(run: Callable[..., list[Row]], *, description: str, clients: int, seconds: float, rounds: int):
+    """The command line of a benchmark of concurrent client processes (``--clients``, ``--seconds`` of the defaults'
+    type, ``--rounds``): run it in forked processes and print its rows."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--clients", type=int, default=clients)
+    parser.add_argument("--seconds", type=type(seconds), default=seconds)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    args = parser.parse_args()
+    mp.set_start_method("fork")
+    emit(run(clients=args.clients, seconds=args.seconds, rounds=args.rounds))
 
 
 def load(path: str) -> list[Row]:

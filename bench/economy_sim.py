@@ -19,21 +19,16 @@ import statistics
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "evolution" / "programs"))
+# The evolver's genes and mutations are the program's own (it imports the bp SDK, which it does not call here).
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "evolution" / "programs"), str(ROOT / "sandbox" / "runtime")]
+from evolver import ALPHABET, GENES, mutate_genes, mutate_phrase  # noqa: E402
 
-ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ "
 P = {
     "SLOTS": 4, "CPU0": 10_000, "MICRO_PER_PRICE": 2_500, "TARGET": 0.8, "ALPHA": 0.5, "UPKEEP": 10,
     "DEMURRAGE_BP": 1000, "IDLE": 3, "REWARD": 100, "ATT_RESERVE": 10, "SPAWN_FEE": 20, "MIN_ENDOW": 50,
     "GENESIS": 1000, "CAP": 64, "BID_FEE": 1, "FLOOR": 8,
 }  # fmt: skip
-GENES = {
-    "compute_share": (0.25, 0.05, 0.6),
-    "attention_share": (0.1, 0.01, 0.5),
-    "spawn_threshold": (300.0, 100.0, 10000.0),
-    "endowment_share": (0.5, 0.2, 0.7),
-    "mutation_rate": (0.7, 0.1, 1.0),
-}
 TARGET = "weasel"
 
 
@@ -100,16 +95,10 @@ def run(seed: int, ticks: int, arm: str, survival_bid: bool = True):
             if a.balance > g["spawn_threshold"] and sum(x.alive for x in agents.values()) < P["CAP"]:
                 endow = max(P["MIN_ENDOW"], int(a.balance * g["endowment_share"]))
                 if endow + P["SPAWN_FEE"] <= a.balance:
-                    cg = {
-                        k: round(min(hi, max(lo, g[k] * math.exp(rnd.gauss(0, 0.15)))), 4)
-                        for k, (_, lo, hi) in GENES.items()
-                    }
-                    letters, chance = list(a.phrase), g["mutation_rate"]
-                    while rnd.random() < chance:
-                        letters[rnd.randrange(len(letters))] = rnd.choice(ALPHABET)
-                        chance = g["mutation_rate"] / 3
+                    cg = mutate_genes(g, rnd)
+                    phrase = mutate_phrase(a.phrase, g["mutation_rate"], rnd)
                     a.balance -= endow + P["SPAWN_FEE"]
-                    child = new_agent("".join(letters), cg, endow, tick, a.gen + 1)
+                    child = new_agent(phrase, cg, endow, tick, a.gen + 1)
                     births += 1
                     first = int(endow * cg["compute_share"])
                     if first >= cost and first + P["BID_FEE"] <= child.balance:

@@ -8,7 +8,6 @@ ratio ours / pgbench is printed (target: >= 1.0). Usage:
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing as mp
 import os
 import random
@@ -22,10 +21,8 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("BP_INSECURE_DEV_KEY", "1")
 
-from bench.common import Row, bench_database, emit, server  # noqa: E402
+from bench.common import Row, bench_database, clients_bench_main, server  # noqa: E402
 
 AGENTS = 1000
 TARGET = 1.0
@@ -163,13 +160,7 @@ def run(*, clients: int = 8, seconds: int = 8, rounds: int = 2) -> list[Row]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=2)
-    args = parser.parse_args()
-    mp.set_start_method("fork")
-    emit(run(clients=args.clients, seconds=args.seconds, rounds=args.rounds))
+    clients_bench_main(run, description=__doc__.splitlines()[0], clients=8, seconds=8, rounds=2)
     print("ledger check: ok")
 
 

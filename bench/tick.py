@@ -24,8 +24,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("BP_INSECURE_DEV_KEY", "1")
 from bench.common import Row, bench_database, emit  # noqa: E402
 
 AGENTS = 2000

@@ -1,7 +1,7 @@
 """The bid API every book serves, once: list and place (``BidsView``), read and cancel (``BidDetailView``).
 
-A market subclasses both views, names its book and serializers, implements ``place`` and gives operation ids with
-``extend_schema_view``. Bids are the agent's own: every read and write is filtered by the caller.
+A market subclasses both views with the ``bids_view``/``bid_detail_view`` decorators (its name, book and serializers,
+once) and implements ``place``. Bids are the agent's own: every read and write is filtered by the caller.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from bidbook.book import Book
 from bidbook.models import PriceController, SealedBid
-from core.api import ReadView
+from core.api import ReadView, validated
 from core.permissions import IsAgent
 from core.throttling import ReadWriteThrottleMixin
 
@@ -49,24 +49,36 @@ class BidListQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=SealedBid.Status.choices, required=False)
 
 
-def bids_schema(market: str, *, output: type[serializers.Serializer], request: type[serializers.Serializer]):
-    """The OpenAPI operations ``<market>_bids_list`` and ``<market>_bids_create`` of a market's :class:`BidsView`."""
-    return extend_schema_view(
-        get=extend_schema(
-            operation_id=f"{market}_bids_list",
-            parameters=[OpenApiParameter("status", str, enum=SealedBid.Status.values, required=False)],
-            responses=output(many=True),
-        ),
-        post=extend_schema(operation_id=f"{market}_bids_create", request=request, responses={201: output}),
-    )
+def bids_view(market: str, book: Book, *, output: type[serializers.Serializer], request: type[serializers.Serializer]):
+    """Make a :class:`BidsView` subclass a market's: its book, output and input serializers, and the OpenAPI
+    operations ``<market>_bids_list`` and ``<market>_bids_create``."""
+
+    def decorate(view: type[BidsView]) -> type[BidsView]:
+        view.book, view.serializer_class, view.input_serializer_class = book, output, request
+        return extend_schema_view(
+            get=extend_schema(
+                operation_id=f"{market}_bids_list",
+                parameters=[OpenApiParameter("status", str, enum=SealedBid.Status.values, required=False)],
+                responses=output(many=True),
+            ),
+            post=extend_schema(operation_id=f"{market}_bids_create", request=request, responses={201: output}),
+        )(view)
+
+    return decorate
 
 
-def bid_detail_schema(market: str, *, output: type[serializers.Serializer]):
-    """The OpenAPI operations ``<market>_bids_retrieve`` and ``<market>_bids_cancel`` of a :class:`BidDetailView`."""
-    return extend_schema_view(
-        get=extend_schema(operation_id=f"{market}_bids_retrieve", responses=output),
-        delete=extend_schema(operation_id=f"{market}_bids_cancel", responses={200: output}),
-    )
+def bid_detail_view(market: str, book: Book, *, output: type[serializers.Serializer]):
+    """Make a :class:`BidDetailView` subclass a market's: its book, output serializer, and the OpenAPI operations
+    ``<market>_bids_retrieve`` and ``<market>_bids_cancel``."""
+
+    def decorate(view: type[BidDetailView]) -> type[BidDetailView]:
+        view.book, view.serializer_class = book, output
+        return extend_schema_view(
+            get=extend_schema(operation_id=f"{market}_bids_retrieve", responses=output),
+            delete=extend_schema(operation_id=f"{market}_bids_cancel", responses={200: output}),
+        )(view)
+
+    return decorate
 
 
 class BidsView(ReadWriteThrottleMixin, ReadView):
@@ -83,9 +95,7 @@ class BidsView(ReadWriteThrottleMixin, ReadView):
         return self.paginated(self.book.bids_of(agent_id=request.user.id, status=query.validated_data.get("status")))
 
     def post(self, request: Request) -> Response:
-        payload = self.input_serializer_class(data=request.data)
-        payload.is_valid(raise_exception=True)
-        bid = self.place(request, payload.validated_data)
+        bid = self.place(request, validated(self.input_serializer_class, request))
         return Response(self.get_serializer(bid).data, status=status.HTTP_201_CREATED)
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api import ReadView, WriteView, validated
 from core.fields import StrictCharField, StrictIntegerField
-from core.permissions import IsAgent, IsAgentOrStaff
 from economy import errors, selectors, services
 from economy.models import Agent, Transfer
 
@@ -56,9 +55,7 @@ def _ensure_self_or_staff_balance(request: Request, agent_id: int) -> None:
         raise errors.Forbidden("An agent's balance and escrow are private to the agent itself and staff.")
 
 
-class BalanceView(GenericAPIView):
-    permission_classes = [IsAgentOrStaff]
-    throttle_scope = "reads"
+class BalanceView(ReadView):
     serializer_class = BalanceOutputSerializer
 
     @extend_schema(
@@ -74,9 +71,7 @@ class BalanceView(GenericAPIView):
         return Response(BalanceOutputSerializer(data).data)
 
 
-class TransferView(GenericAPIView):
-    permission_classes = [IsAgent]
-    throttle_scope = "writes"
+class TransferView(WriteView):
     serializer_class = TransferInputSerializer
 
     @extend_schema(
@@ -97,9 +92,7 @@ class TransferView(GenericAPIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        payload = TransferInputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
+        data = validated(TransferInputSerializer, request)
         if data["from_id"] != request.user.id:
             raise errors.Forbidden("Agents may only transfer from their own account.")
         try:
@@ -119,13 +112,10 @@ class TransferView(GenericAPIView):
         return Response(TransferOutputSerializer(transfer).data, status=status.HTTP_201_CREATED, headers=headers)
 
 
-class HistoryView(GenericAPIView):
-    permission_classes = [IsAgentOrStaff]
-    throttle_scope = "reads"
+class HistoryView(ReadView):
     serializer_class = TransferOutputSerializer
 
     @extend_schema(operation_id="economic_history", responses=TransferOutputSerializer(many=True))
     def get(self, request: Request, agent_id: int) -> Response:
         _ensure_self_or_staff(request, agent_id)
-        page = self.paginate_queryset(selectors.get_history(agent_id=agent_id))
-        return self.get_paginated_response(TransferOutputSerializer(page, many=True).data)
+        return self.paginated(selectors.get_history(agent_id=agent_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from core.snapshot import read_snapshot
 from economy import errors
 from economy.models import Account, Agent, Hold, Transfer
 
@@ -61,12 +62,17 @@ def get_history(*, agent_id: int) -> QuerySet[Transfer]:
     )
 
 
+@read_snapshot()
 def ledger_violations() -> list[str]:
     """Check the ledger's invariants; return the violations found (empty when the ledger is sound).
 
     - conservation: the balances of all accounts sum to zero;
     - no agent account is below zero;
-    - every account's balance equals its credits minus its debits in the transfer history.
+    - every account's balance equals its credits minus its debits in the transfer history;
+    - escrow equals the sum of pending holds.
+
+    The reads run in one read-only snapshot (``core.snapshot.read_snapshot``), so ticks committing meanwhile cannot
+    show a violation that no single state of the ledger has.
     """
     problems: list[str] = []
     total = Account.objects.aggregate(total=Sum("balance"))["total"] or 0

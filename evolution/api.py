@@ -12,8 +12,9 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api import ReadView, WriteView, validated
 from core.fields import BoundedIntegerField, StrictCharField, StrictIntegerField
-from core.permissions import IsAgent, IsAgentOrStaff
+from core.permissions import IsAgent
 from core.throttling import ReadWriteThrottleMixin
 from economy.models import Agent
 from evolution import selectors, services
@@ -110,16 +111,12 @@ class PopulationStatsOutputSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class SpawnView(GenericAPIView):
-    permission_classes = [IsAgent]
-    throttle_scope = "writes"
+class SpawnView(WriteView):
     serializer_class = SpawnInputSerializer
 
     @extend_schema(operation_id="evolution_spawn", request=SpawnInputSerializer, responses={201: AgentOutputSerializer})
     def post(self, request: Request) -> Response:
-        payload = SpawnInputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
+        data = validated(SpawnInputSerializer, request)
         child = services.spawn_agent(
             parent_id=request.user.id,
             name=data["name"],
@@ -133,9 +130,7 @@ class SpawnView(GenericAPIView):
         )
 
 
-class AgentDetailView(GenericAPIView):
-    permission_classes = [IsAgentOrStaff]
-    throttle_scope = "reads"
+class AgentDetailView(ReadView):
     serializer_class = AgentOutputSerializer
 
     @extend_schema(operation_id="evolution_agent", responses=AgentOutputSerializer)
@@ -144,9 +139,7 @@ class AgentDetailView(GenericAPIView):
         return Response(AgentOutputSerializer(agent, context={"viewer": request.user}).data)
 
 
-class LineageView(GenericAPIView):
-    permission_classes = [IsAgentOrStaff]
-    throttle_scope = "reads"
+class LineageView(ReadView):
     serializer_class = LineageOutputSerializer
 
     @extend_schema(operation_id="evolution_lineage", responses=LineageOutputSerializer)
@@ -171,20 +164,14 @@ class MessagesView(ReadWriteThrottleMixin, GenericAPIView):
 
     @extend_schema(operation_id="social_send", request=MessageInputSerializer, responses={201: MessageOutputSerializer})
     def post(self, request: Request) -> Response:
-        payload = MessageInputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        message = services.send_message(
-            sender_id=request.user.id, to_id=payload.validated_data["to_id"], body=payload.validated_data["body"]
-        )
+        data = validated(MessageInputSerializer, request)
+        message = services.send_message(sender_id=request.user.id, to_id=data["to_id"], body=data["body"])
         return Response(MessageOutputSerializer(message).data, status=status.HTTP_201_CREATED)
 
 
-class PopulationStatsView(GenericAPIView):
-    permission_classes = [IsAgentOrStaff]
-    throttle_scope = "reads"
+class PopulationStatsView(ReadView):
     serializer_class = PopulationStatsOutputSerializer
 
     @extend_schema(operation_id="evolution_stats", responses=PopulationStatsOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(selectors.population_stats())
-        return self.get_paginated_response(PopulationStatsOutputSerializer(page, many=True).data)
+        return self.paginated(selectors.population_stats())

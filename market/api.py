@@ -86,21 +86,16 @@ class PricesView(ReadView):
         return Response(PricesOutputSerializer(data).data)
 
 
-@bidbook_api.bids_schema("market", output=BidOutputSerializer, request=BidInputSerializer)
+@bidbook_api.bids_view("market", services.BOOK, output=BidOutputSerializer, request=BidInputSerializer)
 class BidsView(bidbook_api.BidsView):
-    book = services.BOOK
-    serializer_class = BidOutputSerializer
-    input_serializer_class = BidInputSerializer
-
     def place(self, request: Request, data: dict) -> Bid:
         bundle = ResourceBundle(data["cpu_millicores"], data["memory_mb"], data["wall_seconds"])
         return services.place_bid(agent_id=request.user.id, bundle=bundle, max_price=data["max_price"])
 
 
-@bidbook_api.bid_detail_schema("market", output=BidOutputSerializer)
+@bidbook_api.bid_detail_view("market", services.BOOK, output=BidOutputSerializer)
 class BidDetailView(bidbook_api.BidDetailView):
-    book = services.BOOK
-    serializer_class = BidOutputSerializer
+    pass
 
 
 class TicksView(ReadView):

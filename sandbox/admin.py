@@ -12,6 +12,16 @@ def _pre(text: str):
     return format_html('<pre style="white-space: pre-wrap; max-height: 40em; overflow: auto">{}</pre>', text)
 
 
+def _preformatted(field: str):
+    """A read-only admin field showing the execution's ``field`` as preformatted text."""
+
+    @admin.display(description=field)
+    def show(model_admin, obj: Execution):
+        return _pre(getattr(obj, field))
+
+    return show
+
+
 @admin.register(Execution)
 class ExecutionAdmin(ReadOnlyAdmin):
     list_display = [
@@ -23,21 +33,10 @@ class ExecutionAdmin(ReadOnlyAdmin):
     exclude = ["stdout", "stderr", "artifact", "error"]
     readonly_fields = ["stdout_log", "stderr_log", "artifact_text", "error_text"]
 
-    @admin.display(description="stdout")
-    def stdout_log(self, obj: Execution):
-        return _pre(obj.stdout)
-
-    @admin.display(description="stderr")
-    def stderr_log(self, obj: Execution):
-        return _pre(obj.stderr)
-
-    @admin.display(description="artifact")
-    def artifact_text(self, obj: Execution):
-        return _pre(obj.artifact)
-
-    @admin.display(description="error")
-    def error_text(self, obj: Execution):
-        return _pre(obj.error)
+    stdout_log = _preformatted("stdout")
+    stderr_log = _preformatted("stderr")
+    artifact_text = _preformatted("artifact")
+    error_text = _preformatted("error")
 
 
 @admin.register(Workspace)

@@ -11,6 +11,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api import ReadView, WriteView, validated
 from core.fields import StrictCharField, StrictIntegerField
 from core.permissions import IsAgent
 from economy.auth import AgentTokenAuthentication
@@ -163,13 +164,9 @@ class ExecutionHeartbeatView(WorkerView):
         responses=ExecutionLeaseOutputSerializer,
     )
     def post(self, request: Request, execution_id: int) -> Response:
-        payload = ExecutionLeaseInputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
+        data = validated(ExecutionLeaseInputSerializer, request)
         expires = services.renew_execution_lease(
-            execution_id=execution_id,
-            worker=request.user,
-            attempt=payload.validated_data["attempt"],
-            run_ended=payload.validated_data["run_ended"],
+            execution_id=execution_id, worker=request.user, attempt=data["attempt"], run_ended=data["run_ended"]
         )
         data = {"execution_id": execution_id, "lease_expires_at": expires}
         return Response(ExecutionLeaseOutputSerializer(data).data)
@@ -184,9 +181,7 @@ class ExecutionResultView(WorkerView):
         responses={201: ExecutionOutputSerializer},
     )
     def post(self, request: Request, execution_id: int) -> Response:
-        payload = ExecutionResultInputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = dict(payload.validated_data)
+        data = dict(validated(ExecutionResultInputSerializer, request))
         attempt = data.pop("attempt")
         encoded = data.pop("files")
         outcome = services.ExecutionOutcome(**data, files=None if encoded is None else services.decode_files(encoded))
@@ -205,9 +200,7 @@ class WorkerHeartbeatView(WorkerView):
         responses=WorkerHeartbeatOutputSerializer,
     )
     def post(self, request: Request) -> Response:
-        payload = WorkerHeartbeatInputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
+        data = validated(WorkerHeartbeatInputSerializer, request)
         host = services.report_worker_capacity(
             worker=request.user,
             name=data.get("name"),
@@ -228,35 +221,29 @@ class WorkerMeView(WorkerView):
 # --- agent endpoints --------------------------------------------------------------------------------------------
 
 
-class ArtifactView(GenericAPIView):
-    permission_classes = [IsAgent]
-    throttle_scope = "writes"
+class ArtifactView(WriteView):
     serializer_class = ArtifactInputSerializer
 
     @extend_schema(
         operation_id="sandbox_artifact_submit", request=ArtifactInputSerializer, responses=ArtifactOutputSerializer
     )
     def post(self, request: Request) -> Response:
-        payload = ArtifactInputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        execution = services.submit_artifact(token=request.auth, text=payload.validated_data["text"])
+        text = validated(ArtifactInputSerializer, request)["text"]
+        execution = services.submit_artifact(token=request.auth, text=text)
         return Response(ArtifactOutputSerializer(execution).data)
 
 
-class ExecutionsView(GenericAPIView):
+class ExecutionsView(ReadView):
     permission_classes = [IsAgent]
-    throttle_scope = "reads"
     serializer_class = ExecutionOutputSerializer
 
     @extend_schema(operation_id="sandbox_executions_list", responses=ExecutionOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(selectors.agent_executions(agent_id=request.user.id))
-        return self.get_paginated_response(ExecutionOutputSerializer(page, many=True).data)
+        return self.paginated(selectors.agent_executions(agent_id=request.user.id))
 
 
-class ExecutionDetailView(GenericAPIView):
+class ExecutionDetailView(ReadView):
     permission_classes = [IsAgent]
-    throttle_scope = "reads"
     serializer_class = ExecutionOutputSerializer
 
     @extend_schema(operation_id="sandbox_executions_retrieve", responses=ExecutionOutputSerializer)

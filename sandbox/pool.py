@@ -31,7 +31,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
 
 import docker
 import docker.errors
@@ -58,19 +58,17 @@ IDLE_MEMORY_MB = 64
 IDLE_PIDS = 16
 
 
+@dataclass(kw_only=True, eq=False)
 class WarmContainer:
     """A started pooled container whose wrapper waits for its go on ``control`` (a connected Unix socket)."""
 
-    def __init__(
-        self, *, key: PoolKey, container_id: str, name: str, stage: str, seed_dir: str, run_dir: str, control: Any
-    ) -> None:
-        self.key = key
-        self.container_id = container_id
-        self.name = name
-        self.stage = stage
-        self.seed_dir = seed_dir
-        self.run_dir = run_dir
-        self.control: socket.socket | None = control
+    key: PoolKey
+    container_id: str
+    name: str
+    stage: str
+    seed_dir: str
+    run_dir: str
+    control: socket.socket | None
 
     def alive(self) -> bool:
         """The wrapper is still waiting (it never writes after its ``ready``: a readable socket means it hung up)."""

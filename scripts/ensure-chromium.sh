@@ -19,15 +19,9 @@ help="install Debian's chromium and chromium-driver (apt-get install chromium ch
 [[ $(id -u) -eq 0 ]] || { say "ERROR: chromium is missing and this is not root: $help"; exit 1; }
 command -v apt-get >/dev/null 2>&1 || { say "ERROR: chromium is missing and this is not an apt system: $help"; exit 1; }
 
-need_update=0
-for pkg in "${PACKAGES[@]}"; do
-    cand=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ {print $2}')
-    if [[ -z $cand || $cand == "(none)" ]]; then need_update=1; fi
-done
-if ((need_update)); then
-    say "apt-get update"
-    apt-get update -qq || { say "ERROR: apt-get update failed: $help"; exit 1; }
-fi
+# shellcheck source=scripts/apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+apt_update_if_needed "${PACKAGES[@]}" || { say "ERROR: apt-get update failed: $help"; exit 1; }
 say "installing ${PACKAGES[*]}"
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null ||
     { say "ERROR: apt-get install ${PACKAGES[*]} failed: $help"; exit 1; }

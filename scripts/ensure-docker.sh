@@ -48,16 +48,9 @@ for pkg in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
-    # Refresh the package lists only if one of the packages has no install candidate.
-    need_update=0
-    for pkg in "${missing[@]}"; do
-        cand=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ {print $2}')
-        if [[ -z $cand || $cand == "(none)" ]]; then need_update=1; fi
-    done
-    if ((need_update)); then
-        say "apt-get update"
-        apt-get update -qq || die "apt-get update failed: $manual_help"
-    fi
+    # shellcheck source=scripts/apt.sh
+    source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+    apt_update_if_needed "${missing[@]}" || die "apt-get update failed: $manual_help"
     say "installing ${missing[*]}"
     # Keep package scripts from starting services (no init system here; we start dockerd ourselves).
     policy=/usr/sbin/policy-rc.d

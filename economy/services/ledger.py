@@ -449,24 +449,9 @@ def settle_hold(*, hold_id: int, amount: int, to_account_id: int = TREASURY_ACCO
         raise errors.InvalidAmount("Settled amount must be a non-negative integer.")
     with transaction.atomic():
         hold = _claim_hold(hold_id=hold_id, new_status=Hold.Status.SETTLED, settled_amount=amount)
-        if amount:
-            _move(
-                debit_id=ESCROW_ACCOUNT_ID,
-                credit_id=to_account_id,
-                amount=amount,
-                kind=Transfer.Kind.SETTLE,
-                memo=memo,
-                hold_id=hold.id,
-            )
-        if hold.amount - amount:
-            _move(
-                debit_id=ESCROW_ACCOUNT_ID,
-                credit_id=hold.account_id,
-                amount=hold.amount - amount,
-                kind=Transfer.Kind.RELEASE,
-                memo=memo,
-                hold_id=hold.id,
-            )
+        _out_of_escrow(hold, credit_id=to_account_id, amount=amount, kind=Transfer.Kind.SETTLE, memo=memo)
+        rest = hold.amount - amount
+        _out_of_escrow(hold, credit_id=hold.account_id, amount=rest, kind=Transfer.Kind.RELEASE, memo=memo)
     return hold
 
 
@@ -474,15 +459,14 @@ def release_hold(*, hold_id: int, memo: str = "") -> Hold:
     """Give a pending hold back to its owner in full, exactly once."""
     with transaction.atomic():
         hold = _claim_hold(hold_id=hold_id, new_status=Hold.Status.RELEASED, settled_amount=0)
-        _move(
-            debit_id=ESCROW_ACCOUNT_ID,
-            credit_id=hold.account_id,
-            amount=hold.amount,
-            kind=Transfer.Kind.RELEASE,
-            memo=memo,
-            hold_id=hold.id,
-        )
+        _out_of_escrow(hold, credit_id=hold.account_id, amount=hold.amount, kind=Transfer.Kind.RELEASE, memo=memo)
     return hold
+
+
+def _out_of_escrow(hold: Hold, *, credit_id: int, amount: int, kind: str, memo: str) -> None:
+    """Move ``amount`` of a resolved hold out of escrow to ``credit_id`` (nothing when it is 0)."""
+    if amount:
+        _move(debit_id=ESCROW_ACCOUNT_ID, credit_id=credit_id, amount=amount, kind=kind, memo=memo, hold_id=hold.id)
 
 
 def _claim_hold(*, hold_id: int, new_status: str, settled_amount: int) -> Hold:

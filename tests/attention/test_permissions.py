@@ -187,19 +187,7 @@ ADMIN_ROLES = {
 
 @pytest.mark.parametrize("role", list(ADMIN_ROLES))
 def test_the_admin_review_pages_are_for_judges_only(client, world, role):
-    headers = {}
-    if role == "judge":
-        client.force_login(make_user(judge=True))
-    elif role == "judge_not_staff":
-        from attention.services import ensure_judges_group
-
-        user = make_user()
-        user.groups.add(ensure_judges_group())
-        client.force_login(user)
-    elif role == "staff":
-        client.force_login(make_user(staff=True))
-    elif role == "agent":
-        headers = auth(world["token"])
+    headers = client_as(client, "judge_session" if role == "judge" else role, world)
     item_page = client.get(f"/admin/attention/humanreward/review/{world['item'].id}/", **headers)
     queue = client.get("/admin/attention/humanreward/review/", **headers)
     scored = client.post(f"/admin/attention/humanreward/review/{world['item'].id}/", {"score": "4"}, **headers)

@@ -17,7 +17,11 @@ def docker_client() -> Any:
         client = docker.from_env()
         client.ping()
     except Exception as exc:
-        pytest.fail(f"Docker engine not reachable ({exc}): run scripts/ensure-docker.sh", pytrace=False)
+        pytest.fail(
+            f"Docker engine not reachable ({exc}). These tests need a real Docker engine: run "
+            "scripts/ensure-docker.sh (as root it installs docker.io and starts dockerd), then re-run.",
+            pytrace=False,
+        )
     return client
 
 

@@ -56,6 +56,16 @@ def post_result(api, execution: Execution, raw: str, body: dict):
     return api.post(f"/sandbox/executions/{execution.id}/result", body, format="json", **worker_auth(raw))
 
 
+def claimed_by_the_first_of_two_workers(api) -> tuple[Agent, Execution, str, str, dict]:
+    """A program agent's execution claimed by one of two workers: (agent, execution, the claimant's token, the
+    other worker's token, the claimed spec)."""
+    agent, _ = make_program_agent()
+    execution = make_execution(agent=agent)
+    _, first = make_worker()
+    _, second = make_worker()
+    return agent, execution, first, second, claim(api, execution, first)
+
+
 def test_a_tick_creates_one_queued_execution_per_won_bid_and_enqueues_each_on_commit(
     django_capture_on_commit_callbacks, sandbox_enqueued, round_prices
 ) -> None:
@@ -104,11 +114,7 @@ def test_claim_hands_out_the_spec_and_a_token_valid_for_that_execution_only(api)
 
 
 def test_a_result_is_recorded_once_and_the_execution_token_then_stops_working(api) -> None:
-    agent, _ = make_program_agent()
-    execution = make_execution(agent=agent)
-    _, raw = make_worker()
-    _, other_raw = make_worker()
-    spec = claim(api, execution, raw)
+    agent, execution, raw, other_raw, spec = claimed_by_the_first_of_two_workers(api)
 
     stranger = post_result(api, execution, other_raw, result_body(1))
     assert stranger.status_code == 409 and stranger.json()["code"] == "execution_not_claimed"
@@ -256,11 +262,7 @@ def test_an_expired_lease_is_marked_lost_once_and_the_price_refunded(api, settin
 
 
 def test_a_reclaim_after_the_lease_expired_fences_off_the_first_worker(api) -> None:
-    agent, _ = make_program_agent()
-    execution = make_execution(agent=agent)
-    _, first = make_worker()
-    _, second = make_worker()
-    first_spec = claim(api, execution, first)
+    agent, execution, first, second, first_spec = claimed_by_the_first_of_two_workers(api)
     refused = api.post(f"/sandbox/executions/{execution.id}/claim", **worker_auth(second))
     assert refused.status_code == 409
     Execution.objects.filter(id=execution.id).update(lease_expires_at=timezone.now() - timedelta(seconds=1))

@@ -33,7 +33,6 @@ from sandbox.docker_runner import (
     reap_containers,
     run_container,
 )
-from sandbox.image import ensure_runtime_image
 from sandbox.pool import WarmPool
 from sandbox.proxy import UnixSocketProxy
 
@@ -49,24 +48,13 @@ BALANCE = 1234
 
 
 @pytest.fixture(scope="session")
-def client() -> Any:
-    import docker
-
-    try:
-        c = docker.from_env()
-        c.ping()
-    except Exception as exc:
-        pytest.fail(
-            f"Docker engine not reachable ({exc}). These tests need a real Docker engine: run "
-            "scripts/ensure-docker.sh (as root it installs docker.io and starts dockerd), then re-run.",
-            pytrace=False,
-        )
-    return c
+def client(docker_client: Any) -> Any:
+    return docker_client
 
 
 @pytest.fixture(scope="session")
-def image(client: Any) -> str:
-    return ensure_runtime_image(client)
+def image(runtime_image: str) -> str:
+    return runtime_image
 
 
 class StubAPI:
@@ -164,7 +152,8 @@ def no_leftover_containers(request: pytest.FixtureRequest) -> Iterator[None]:
     assert not left, f"containers left behind: {[x.name for x in left]}"
 
 
-def run(client: Any, image: str, api: StubAPI, code: str, **overrides: Any) -> RunResult:
+def run_kwargs(client: Any, image: str, api: StubAPI, code: str, **overrides: Any) -> dict[str, Any]:
+    """``run_container``'s arguments for running ``code`` as this module's worker (``overrides`` win)."""
     kwargs: dict[str, Any] = {
         "client": client,
         "image": image,
@@ -178,7 +167,11 @@ def run(client: Any, image: str, api: StubAPI, code: str, **overrides: Any) -> R
         "wall_seconds": 20,
         "worker_name": WORKER,
     }
-    kwargs.update(overrides)
+    return {**kwargs, **overrides}
+
+
+def run(client: Any, image: str, api: StubAPI, code: str, **overrides: Any) -> RunResult:
+    kwargs = run_kwargs(client, image, api, code, **overrides)
     if POOL is not None:
         # The pool holds containers of one (image, workspace cap, log cap) key: make this run's key ready first.
         key = pool_key(

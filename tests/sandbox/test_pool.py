@@ -23,7 +23,7 @@ from sandbox.docker_runner import (
     run_container,
 )
 from sandbox.pool import WarmPool
-from tests.sandbox.test_docker_runner import AGENT_ID, TOKEN, StubAPI
+from tests.sandbox.test_docker_runner import AGENT_ID, TOKEN, StubAPI, run_kwargs
 
 pytestmark = pytest.mark.docker
 
@@ -80,22 +80,7 @@ def key(image: str) -> Any:
 
 
 def run(client: Any, image: str, api: StubAPI, pool: WarmPool | None, code: str, **overrides: Any) -> Any:
-    kwargs: dict[str, Any] = {
-        "client": client,
-        "image": image,
-        "execution_id": uuid.uuid4().hex[:12],
-        "agent_id": AGENT_ID,
-        "token": TOKEN,
-        "api_target": ("127.0.0.1", api.port),
-        "files": {"agent.py": code.encode()},
-        "cpu_millicores": 500,
-        "memory_mb": 128,
-        "wall_seconds": 20,
-        "worker_name": WORKER,
-        "pool": pool,
-    }
-    kwargs.update(overrides)
-    return run_container(**kwargs)
+    return run_container(**run_kwargs(client, image, api, code, worker_name=WORKER, pool=pool, **overrides))
 
 
 def test_a_pooled_run_gets_its_bundle_and_its_own_environment(docker_client, runtime_image, api, pool) -> None:

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from evolution.arms import ARMS, DEFAULT_ARMS
-from evolution.embedded import DEFAULT_JUDGE, DEFAULT_TARGET, EMBEDDED_ATTENTION_SLOTS
+from evolution.embedded import DEFAULT_JUDGE, DEFAULT_TARGET
 from evolution.experiment import (
     DEFAULT_CPU_MILLICORES,
     DEFAULT_EXPERIMENT_PROGRAM,
@@ -13,6 +13,7 @@ from evolution.experiment import (
     parse_seeds,
     run_experiment,
 )
+from evolution.management.options import add_economy_options
 from evolution.programs import PROGRAMS, program_names
 
 
@@ -26,19 +27,16 @@ class Command(BaseCommand):
         parser.add_argument("--arms", default=",".join(DEFAULT_ARMS), help=f"Comma-separated: {', '.join(ARMS)}.")
         parser.add_argument("--seeds", default="5", help="5 means 1-5; or 2-5; or 1,4,9.")
         parser.add_argument("--ticks", type=int, default=DEFAULT_TICKS, help="Ticks per run.")
-        parser.add_argument(
-            "--program", default=DEFAULT_EXPERIMENT_PROGRAM, help=f"Genesis program: {', '.join(program_names())}."
-        )
         parser.add_argument("--out", default="var/experiment", help="Output directory (runs/ holds each run's files).")
         parser.add_argument("--jobs", type=int, default=None, help="Runs at once (default: the machine's cores).")
         parser.add_argument("--judge", default=DEFAULT_JUDGE, help="module:function scoring artifacts.")
         parser.add_argument("--target", default=DEFAULT_TARGET, help="The phrase the target judge rewards.")
-        parser.add_argument("--attention-per-tick", type=int, default=1, help="Attention ticks per market tick.")
-        parser.add_argument(
-            "--attention-slots", type=int, default=EMBEDDED_ATTENTION_SLOTS, help="Artifacts judged per attention tick."
+        add_economy_options(
+            parser,
+            program=DEFAULT_EXPERIMENT_PROGRAM,
+            cpu_millicores=DEFAULT_CPU_MILLICORES,
+            memory_mb=DEFAULT_MEMORY_MB,
         )
-        parser.add_argument("--cpu-millicores", type=int, default=DEFAULT_CPU_MILLICORES)
-        parser.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB)
         parser.add_argument("--quiet", action="store_true", help="No progress bars.")
 
     def handle(self, *args, **options) -> None:

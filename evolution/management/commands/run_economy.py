@@ -11,12 +11,12 @@ from evolution.arms import ARMS, get_arm
 from evolution.embedded import (
     DEFAULT_JUDGE,
     DEFAULT_TARGET,
-    EMBEDDED_ATTENTION_SLOTS,
     EconomyConfig,
     EmbeddedEconomy,
 )
 from evolution.history import export_history, tick_rows, write_ticks_csv
-from evolution.programs import DEFAULT_PROGRAM, UnknownProgram, program_files, program_names
+from evolution.management.options import add_economy_options
+from evolution.programs import DEFAULT_PROGRAM, UnknownProgram, program_files
 
 
 class Command(BaseCommand):
@@ -32,10 +32,6 @@ class Command(BaseCommand):
         parser.add_argument(
             "--parallel", type=int, default=1, help="Executions run at once (> 1 is faster but not exact)."
         )
-        parser.add_argument("--attention-per-tick", type=int, default=1, help="Attention ticks per market tick.")
-        parser.add_argument(
-            "--attention-slots", type=int, default=EMBEDDED_ATTENTION_SLOTS, help="Artifacts judged per attention tick."
-        )
         parser.add_argument(
             "--judge",
             default=None,
@@ -45,12 +41,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--target", default=None, help=f"The phrase the target judge rewards (default: {DEFAULT_TARGET!r})."
         )
-        parser.add_argument(
-            "--program", default=DEFAULT_PROGRAM, help=f"The genesis program: {', '.join(program_names())}."
-        )
+        add_economy_options(parser, program=DEFAULT_PROGRAM, cpu_millicores=None, memory_mb=None)
         parser.add_argument("--arm", default="rewarded", help=f"Who a score pays: {', '.join(sorted(ARMS))}.")
-        parser.add_argument("--cpu-millicores", type=int, default=None, help="CPU offered to the market per tick.")
-        parser.add_argument("--memory-mb", type=int, default=None, help="Memory offered to the market per tick.")
         parser.add_argument("--no-genesis", action="store_true", help="Do not create a genesis agent when none lives.")
         parser.add_argument("--history", default=None, help="Write the run's canonical history (JSON) here.")
         parser.add_argument("--ticks-csv", default=None, help="Write the per-tick statistics (CSV) here.")
