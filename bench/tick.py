@@ -6,11 +6,16 @@ floor), and the growth between sizes (10x the bids; linear is 10). Targets: at m
 bids, growth close to linear up to 1,000,000.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bp .venv/bin/python bench/tick.py [--sizes 10000,100000,1000000]
+        [--breakdown]
+
+``--breakdown`` also prints where each tick's time went: its slowest statements, and the commit (where
+PostgreSQL checks the deferred foreign keys of the rows the tick inserted).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import os
 import sys
@@ -77,7 +82,27 @@ def timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def run(sizes: list[int]) -> list[Row]:
+class StatementTimes:
+    """An ``execute_wrapper`` that times every statement the tick sends (``--breakdown``)."""
+
+    def __init__(self) -> None:
+        self.times: list[tuple[float, str]] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.times.append((time.perf_counter() - start, " ".join(sql.split())))
+
+    def report(self, total: float, top: int = 8) -> None:
+        statements = sum(seconds for seconds, _ in self.times)
+        print(f"      {len(self.times)} statements {statements:.3f} s; commit and Python {total - statements:.3f} s")
+        for seconds, sql in sorted(self.times, reverse=True)[:top]:
+            print(f"      {seconds:7.3f} s  {sql[:100]}")
+
+
+def run(sizes: list[int], breakdown: bool = False) -> list[Row]:
     prepare_database()
     import django
 
@@ -125,13 +150,17 @@ def run(sizes: list[int]) -> list[Row]:
         floor_seconds = floor(n)
         # Executions are created for the winners inside the tick, as always; handing each to Celery happens after
         # the commit and is not the tick's work (nor should a benchmark leave 50,000 messages on the broker).
-        tick_seconds = timed(lambda: services.run_market_tick(enqueue=False))
+        statements = StatementTimes()
+        with connection.execute_wrapper(statements) if breakdown else contextlib.nullcontext():
+            tick_seconds = timed(lambda: services.run_market_tick(enqueue=False))
         results[n] = (tick_seconds, floor_seconds)
         print(
             f"  {n:>9,} bids: tick {tick_seconds:7.3f} s   bulk UPDATE {floor_seconds:7.3f} s   "
             f"ratio {tick_seconds / floor_seconds:5.1f}",
             flush=True,
         )
+        if breakdown:
+            statements.report(tick_seconds)
     problems = ledger_violations()
     assert not problems, problems[0]
     rows = []
@@ -167,8 +196,9 @@ def run(sizes: list[int]) -> list[Row]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--breakdown", action="store_true", help="print each tick's slowest statements")
     args = parser.parse_args()
-    emit(run([int(x) for x in args.sizes.split(",")]))
+    emit(run([int(x) for x in args.sizes.split(",")], breakdown=args.breakdown))
     print("ledger check: ok")
 
 

@@ -11,8 +11,8 @@ open the next tick, clear, settle every closed bid's escrow in one set-based sta
 (``economy.services.settle_holds_bulk``), record, hand on — all in one transaction. Bidders lock the clock shared,
 so a tick sees every bid placed before it and none placed after.
 
-Every clearing ranks bids with :meth:`Book.ranking` (:func:`rank_sql`): change the order there and both markets
-follow.
+Every clearing ranks bids with :meth:`Book.ranking` (:func:`rank_sql`), and compares two bids' places in that order
+with :meth:`Book.ranks_before` (:func:`ranks_before_sql`): change the order there and both markets follow.
 """
 
 from __future__ import annotations
@@ -39,6 +39,14 @@ def rank_sql(priority: str, *, tie: TieBreak, id_column: str = "id") -> str:
     (``economy.determinism.TieBreak``, never arrival order), equal draws to the lower id. For statements executed
     with parameters (``%%`` is the modulo operator there)."""
     return f"{priority} DESC, {tie.sql(id_column)}, {id_column}"
+
+
+def ranks_before_sql(priority: str, *, tie: TieBreak, than_priority: str, than_id: str, id_column: str = "id") -> str:
+    """A predicate: the row ranks before the one whose priority and id are the SQL expressions ``than_priority`` and
+    ``than_id``, in :func:`rank_sql`'s order (one row-value comparison, PostgreSQL and SQLite alike). With the first
+    loser's, a clearing marks its winners in one pass over the bids, without joining them back to the ranking."""
+    mine = f"-({priority}), {tie.sql(id_column)}, {id_column}"
+    return f"({mine}) < (-({than_priority}), {tie.sql(than_id)}, {than_id})"
 
 
 def ensure_row(model: type[models.Model], *, default: models.Model) -> None:
@@ -172,6 +180,13 @@ class Book:
     def ranking(self, number: int, priority: str, *, id_column: str = "id") -> str:
         """The ORDER BY of tick ``number``'s clearing (see :func:`rank_sql`)."""
         return rank_sql(priority, tie=TieBreak.for_tick(self.name, number), id_column=id_column)
+
+    def ranks_before(
+        self, number: int, priority: str, *, than_priority: str, than_id: str, id_column: str = "id"
+    ) -> str:
+        """Whether a row ranks before another in tick ``number``'s clearing (see :func:`ranks_before_sql`)."""
+        tie = TieBreak.for_tick(self.name, number)
+        return ranks_before_sql(priority, tie=tie, than_priority=than_priority, than_id=than_id, id_column=id_column)
 
     def run_tick(self, *, slot: int | None = None, **options: Any) -> BookTick | None:
         """Close the open tick: clear, settle, record, hand on. Returns the tick, or None when the beat ``slot``

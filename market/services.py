@@ -130,53 +130,48 @@ def current_supply() -> dict[str, int]:
     return supply
 
 
-# One statement clears the tick: rank the bids by offer per credit of posted cost (``Book.ranking``: ties go to the
-# tick's seeded draw, never to arrival), allocate the longest prefix that fits every resource's supply (cumulative
-# sums only grow, so "fits" is a prefix), and charge every winner the first loser's multiple of its own posted cost
-# (at least 1, the reserve; rounded up; never more than its maximum). Portable: PostgreSQL and SQLite.
-_PRIORITY = "CAST(max_price AS DOUBLE PRECISION) / base_cost"
-_CLEAR_SQL = """
-WITH costed AS (
-    SELECT id, cpu_millicores, memory_mb, max_price,
-           CASE WHEN cost < 1 THEN 1 ELSE cost END AS base_cost
+# Two statements clear the tick. The first ranks the bids by offer per credit of posted cost (``Book.ranking``: ties
+# go to the tick's seeded draw, never to arrival) and finds the first loser: the first bid at which a resource's
+# cumulative sum exceeds its supply (cumulative sums only grow, so the winners are the prefix before it). The second
+# is one pass over the tick's bids in table order, like a plain bulk UPDATE (no join back to the ranking): a bid wins
+# when it ranks before the first loser (``Book.ranks_before``) and pays the first loser's multiple of its own posted
+# cost (at least 1, the reserve; rounded up; never more than its maximum). Portable: PostgreSQL and SQLite.
+# 64-bit arithmetic: a 2,000-millicore bundle at a CPU price above about a million overflows 32-bit integers.
+_RAW_COST = (
+    "(wall_seconds * (cpu_millicores * CAST(%(cpu_price)s AS BIGINT) + memory_mb * CAST(%(memory_price)s AS BIGINT))"
+    " + 999999) / 1000000"
+)
+_COST = f"(CASE WHEN {_RAW_COST} < 1 THEN 1 ELSE {_RAW_COST} END)"  # a bid's cost at posted prices, at least 1
+
+
+def _priority(cost: str, max_price: str = "max_price") -> str:
+    return f"CAST({max_price} AS DOUBLE PRECISION) / {cost}"
+
+
+_FIRST_LOSER_SQL = f"""
+SELECT id, max_price, base_cost FROM (
+    SELECT id, max_price, base_cost,
+           ROW_NUMBER() OVER w AS rn, SUM(cpu_millicores) OVER w AS cpu, SUM(memory_mb) OVER w AS memory
     FROM (
-        SELECT id, cpu_millicores, memory_mb, max_price,
-               (wall_seconds * (cpu_millicores * %(cpu_price)s + memory_mb * %(memory_price)s) + 999999) / 1000000
-                   AS cost
+        SELECT id, cpu_millicores, memory_mb, max_price, {_COST} AS base_cost
         FROM market_bid
         WHERE status = 'PENDING' AND tick_number = %(tick)s
-    ) raw
-), ranked AS (
-    SELECT id, max_price, base_cost,
-           ROW_NUMBER() OVER w AS rn,
-           CASE WHEN SUM(cpu_millicores) OVER w <= %(cpu_supply)s AND SUM(memory_mb) OVER w <= %(memory_supply)s
-                THEN 1 ELSE 0 END AS won
-    FROM costed
+    ) costed
     WINDOW w AS (ORDER BY RANKING ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-), first_loser AS (
-    SELECT max_price, base_cost FROM ranked WHERE won = 0 ORDER BY rn LIMIT 1
-), clearing AS (
-    SELECT CASE WHEN l.max_price > l.base_cost THEN l.max_price ELSE 1 END AS num,
-           CASE WHEN l.max_price > l.base_cost THEN l.base_cost ELSE 1 END AS den
-    FROM (SELECT 1 AS one) one LEFT JOIN first_loser l ON 1 = 1
-)
-UPDATE market_bid SET
-    base_cost = r.base_cost,
-    status = CASE WHEN r.won = 1 THEN 'WON' ELSE 'LOST' END,
-    price = CASE
-        WHEN r.won = 0 THEN NULL
-        WHEN (r.base_cost * c.num + c.den - 1) / c.den < r.max_price THEN (r.base_cost * c.num + c.den - 1) / c.den
-        ELSE r.max_price END,
-    closed_at = %(now)s
-FROM ranked r, clearing c
-WHERE market_bid.id = r.id AND market_bid.tick_number = %(tick)s
+) running
+WHERE cpu > %(cpu_supply)s OR memory > %(memory_supply)s
+ORDER BY rn
+LIMIT 1
 """
 
-_FIRST_LOSER_SQL = """
-SELECT max_price, base_cost FROM market_bid
-WHERE tick_number = %(tick)s AND status = 'LOST'
-ORDER BY RANKING
-LIMIT 1
+_CHARGE = f"({_COST} * CAST(%(num)s AS BIGINT) + CAST(%(den)s AS BIGINT) - 1) / CAST(%(den)s AS BIGINT)"
+_CLEAR_SQL = f"""
+UPDATE market_bid SET
+    base_cost = {_COST},
+    status = CASE WHEN WINS THEN 'WON' ELSE 'LOST' END,
+    price = CASE WHEN NOT (WINS) THEN NULL WHEN {_CHARGE} < max_price THEN {_CHARGE} ELSE max_price END,
+    closed_at = %(now)s
+WHERE status = 'PENDING' AND tick_number = %(tick)s
 """
 
 
@@ -206,23 +201,31 @@ class ComputeBook(Book):
         states = {s.resource.code: s for s in MarketState.objects.select_for_update().select_related("resource")}
         prices = Prices(cpu=states[ResourceType.CPU].price, memory=states[ResourceType.MEMORY].price)
         supply = supply or current_supply()
-        ranking = self.ranking(number, _PRIORITY)
+        params = {
+            "cpu_price": prices.cpu,
+            "memory_price": prices.memory,
+            "tick": number,
+            "cpu_supply": supply[ResourceType.CPU],
+            "memory_supply": supply[ResourceType.MEMORY],
+            "now": now,
+        }
         with connection.cursor() as cursor:
-            cursor.execute(
-                _CLEAR_SQL.replace("RANKING", ranking),
-                {
-                    "cpu_price": prices.cpu,
-                    "memory_price": prices.memory,
-                    "tick": number,
-                    "cpu_supply": supply[ResourceType.CPU],
-                    "memory_supply": supply[ResourceType.MEMORY],
-                    "now": now,
-                },
-            )
-            cursor.execute(_FIRST_LOSER_SQL.replace("RANKING", ranking), {"tick": number})
+            cursor.execute(_FIRST_LOSER_SQL.replace("RANKING", self.ranking(number, _priority("base_cost"))), params)
             loser = cursor.fetchone()
-        # The multiple every winner paid (the statement above applied the same rule).
-        num, den = (loser[0], loser[1]) if loser and loser[0] > loser[1] else (1, 1)
+            if loser is None:  # everything fits: every bid wins at its posted cost
+                wins, num, den = "1 = 1", 1, 1
+            else:
+                loser_id, loser_max, loser_cost = loser
+                wins = self.ranks_before(
+                    number,
+                    _priority(_COST),
+                    than_priority=_priority("%(loser_cost)s", "%(loser_max)s"),
+                    than_id="%(loser_id)s",
+                )
+                # The uniform multiple every winner pays: the first loser's offer per credit of cost, at least 1.
+                num, den = (loser_max, loser_cost) if loser_max > loser_cost else (1, 1)
+                params |= {"loser_id": loser_id, "loser_max": loser_max, "loser_cost": loser_cost}
+            cursor.execute(_CLEAR_SQL.replace("WINS", wins), params | {"num": num, "den": den})
         return _Cleared(states=states, prices=prices, supply=supply, multiple=num / den, enqueue=enqueue)
 
     def record(self, *, number, slot, started_at, clock, cleared: _Cleared, closed) -> Tick:

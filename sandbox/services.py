@@ -222,10 +222,9 @@ def create_executions_for_tick(*, tick_number: int, enqueue: bool | None = None)
             )
             SELECT agent_id, id, cpu_millicores, memory_mb, wall_seconds, %s, 0, '', '',
                    '', '', FALSE, FALSE, '', '', '', 0, %s, %s, %s, %s
-            FROM {bid}
-            WHERE tick_number = %s AND status = %s
+            FROM {bid} b
+            WHERE tick_number = %s AND status = %s AND NOT EXISTS (SELECT 1 FROM {execution} e WHERE e.bid_id = b.id)
             ORDER BY id
-            ON CONFLICT (bid_id) DO NOTHING
             RETURNING id
             """,
             [Execution.Status.QUEUED, now, *_first_dispatch(now), tick_number, Bid.Status.WON],

@@ -72,6 +72,19 @@ def test_a_hold_already_resolved_is_refused_and_changes_nothing(holds):
     assert ledger_violations() == []
 
 
+def test_a_hold_that_does_not_exist_is_refused_and_changes_nothing(holds):
+    _, _, hold_a, hold_b = holds
+    before = snapshot()
+    missing = hold_b.id + 1000
+    rows = settlements({hold_a.id: 10, hold_b.id: 5}).union(
+        Hold.objects.filter(id=hold_a.id).values_list(Value(missing), Value(0))
+    )
+    with transaction.atomic(), pytest.raises(errors.HoldNotPending):
+        services.settle_holds_bulk(settlements=rows)
+    assert snapshot() == before
+    assert ledger_violations() == []
+
+
 def test_good_charges_settle_and_release_the_rest(holds):
     alice, bob, hold_a, hold_b = holds
     with transaction.atomic():

@@ -120,6 +120,21 @@ def test_without_competition_winners_pay_the_reserve():
     assert ledger.get_balance(agent_id=alice.id) == 100 - 1 - 3
 
 
+def test_a_large_bundle_at_a_high_price_clears_in_64_bit_arithmetic():
+    # 2,000 millicores at 2,000,000 micro-credits overflow 32-bit integers (4e9); the tick must not (PostgreSQL
+    # refused the whole tick with "integer out of range").
+    MarketState.objects.filter(resource__code="cpu").update(price=2_000_000, ceiling=10**8)
+    big = ResourceBundle(cpu_millicores=2000, memory_mb=64, wall_seconds=100)
+    cost = big.cost(cpu_price=2_000_000, memory_price=400)
+    alice, _ = make_agent(credits=2 * cost)
+    bid = services.place_bid(agent_id=alice.id, bundle=big, max_price=cost + 5)
+    tick = services.run_market_tick()
+    bid.refresh_from_db()
+    assert (bid.status, bid.base_cost, bid.price, tick.revenue) == (Bid.Status.WON, cost, cost, cost)
+    assert cost == 400_003  # ceil(100 * (2000 * 2e6 + 64 * 400) / 1e6)
+    assert ledger.ledger_violations() == []
+
+
 def test_ties_are_broken_by_a_seeded_draw_not_by_arrival():
     set_economy_seed(3)
     set_supply(cpu=1000, memory=10_000)
