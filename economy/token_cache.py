@@ -42,6 +42,7 @@ class TokenCache:
         self._by_agent: dict[int, set[str]] = {}
         self.generation = 0
         self.listening = False
+        self.listener_pid: int | None = None  # the listener connection's server process (tests terminate it)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._pid = 0
@@ -123,6 +124,7 @@ class TokenCache:
             try:
                 with psycopg.connect(**{**params, "autocommit": True, "application_name": APPLICATION_NAME}) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
+                    self.listener_pid = conn.info.backend_pid  # the server process of this process's listener
                     self.clear()  # whatever changed while nobody listened
                     self.listening = True
                     backoff = 0.5

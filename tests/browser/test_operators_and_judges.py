@@ -96,7 +96,7 @@ def test_the_admin_is_styled(browser, web_server):
 
 def _economy_with_history() -> None:
     root, _ = make_agent(credits=5000, name="root-agent")
-    child = life.spawn_agent(parent_id=root.id, name="child-agent", files={"agent.py": b"pass"}, endowment=200)
+    child = life.spawn_agent(parent_id=root.id, name="child-agent", files={"agent.py": b"pass"}, endowment=1000)
     life.spawn_agent(parent_id=child.id, name="grandchild", files={"agent.py": b"pass"}, endowment=60)
     judge = make_user(judge=True)
     from attention.services import judge_execution

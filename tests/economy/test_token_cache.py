@@ -140,10 +140,10 @@ def test_the_listener_reconnects_and_starts_empty(api):
     assert read(api, agent, token).status_code == 200
     assert token_cache.get(hash_token(token)) is not None
     with other_connection() as other:
+        # This process's listener only: servers other tests started listen on the same database.
         killed = other.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
-            "AND datname = current_database() AND application_name = %s",
-            [APPLICATION_NAME],
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = %s AND application_name = %s",
+            [token_cache.listener_pid, APPLICATION_NAME],
         ).fetchall()
     assert killed == [(True,)]
     deadline = time.monotonic() + 5
