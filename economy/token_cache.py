@@ -14,7 +14,8 @@ the database says it changed:
 
 The process that revokes also evicts at once, at commit (``evict_tokens``). Writes never use the cache (the caller
 decides: ``economy.auth``), nor does a lookup inside a transaction, whose own uncommitted changes no notification
-reports. The cache is off on SQLite and with ``BP_AUTH_CACHE_SECONDS=0``.
+reports. The cache is off on SQLite and with ``BP_AUTH_CACHE_SECONDS=0``; it holds at most ``MAX_ENTRIES`` rows and
+starts over when full (every execution has a token of its own).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from django.db import connection
 CHANNEL = "bp_auth"
 APPLICATION_NAME = "bp-token-cache"  # the listener's sessions in pg_stat_activity
 PING_SECONDS = 10  # the listener checks its connection this often when nothing arrives
+MAX_ENTRIES = 10_000  # tokens remembered per process; the cache starts over when full (every execution has its own)
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,9 @@ class TokenCache:
         with self._lock:
             if generation != self.generation or not self.listening:
                 return
+            if len(self._entries) >= MAX_ENTRIES:  # expired rows are only ever dropped here or by a notification
+                self._entries.clear()
+                self._by_agent.clear()
             self._entries[key_hash] = (time.monotonic(), agent_id, row)
             self._by_agent.setdefault(agent_id, set()).add(key_hash)
 

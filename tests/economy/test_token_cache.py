@@ -158,3 +158,13 @@ def test_the_listener_reconnects_and_starts_empty(api):
         time.sleep(0.05)
     assert read(api, agent, token).status_code == 200
     assert token_cache.get(hash_token(token)) is not None
+
+
+def test_the_cache_starts_over_when_full(monkeypatch):
+    monkeypatch.setattr("economy.token_cache.MAX_ENTRIES", 3)
+    for agent_id in range(1, 4):
+        token_cache.put(f"hash-{agent_id}", agent_id, ("row",), token_cache.generation)
+    assert token_cache.get("hash-3") == ("row",)
+    token_cache.put("hash-4", 4, ("row",), token_cache.generation)  # one more than it holds: the others go
+    assert [token_cache.get(f"hash-{i}") for i in range(1, 5)] == [None, None, None, ("row",)]
+    assert token_cache._by_agent == {4: {"hash-4"}}
